@@ -1,0 +1,289 @@
+"""Circuit families. Gate order and parameter numbering: docs/circuits.md.
+
+Every trainable parameter θ_k sits in exactly one gate exp(−iθ_k P/2) with P
+a Pauli string, so the two-term parameter-shift rule is exact.
+
+A family gives two views of a circuit:
+
+* `template(task)`: one parametrized circuit for a whole batch of samples.
+  Per-sample structure (McClean's random axes) enters as extra parameters
+  bound per sample, so a batch of samples and all their shifted points is one
+  Aer call.
+* `bound_circuit(task, theta, axes)`: the plain circuit of one sample with
+  the gates a reader expects (rx/ry/rz), for OpenQASM export and for tests
+  that cross-check the template.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter, ParameterVector
+
+if TYPE_CHECKING:
+    from suite.spec import Task
+
+AXIS_NAMES = ("X", "Y", "Z")
+# R_P(θ) = V RZ(θ) V† with V = RX(α)·RY(β); (α, β) per axis P.
+_AXIS_FRAME = {0: (0.0, math.pi / 2), 1: (-math.pi / 2, 0.0), 2: (0.0, 0.0)}
+
+
+@dataclass
+class Template:
+    """A parametrized circuit for a batch of samples of one task."""
+
+    circuit: QuantumCircuit
+    theta: ParameterVector
+    structure: list[Parameter] = field(default_factory=list)
+
+    def structure_values(self, axes: np.ndarray | None) -> dict[Parameter, np.ndarray]:
+        """Per-sample values of the structural parameters (shape (B,) each)."""
+        return {}
+
+
+@dataclass
+class _AxisTemplate(Template):
+    """McClean template: (α_i, β_i) per rotation select its axis."""
+
+    alpha: list[Parameter] = field(default_factory=list)
+    beta: list[Parameter] = field(default_factory=list)
+
+    def structure_values(self, axes: np.ndarray | None) -> dict[Parameter, np.ndarray]:
+        assert axes is not None
+        alpha_of = np.array([_AXIS_FRAME[a][0] for a in range(3)])
+        beta_of = np.array([_AXIS_FRAME[a][1] for a in range(3)])
+        values: dict[Parameter, np.ndarray] = {}
+        for i, (a, b) in enumerate(zip(self.alpha, self.beta, strict=True)):
+            values[a] = alpha_of[axes[:, i]]
+            values[b] = beta_of[axes[:, i]]
+        return values
+
+
+class Family:
+    """Base class of a circuit family."""
+
+    name = ""
+    random_axes = False
+    default_depth: str | None = None
+    costs: tuple[str, ...] = ("global", "local", "zz", "zout")
+
+    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
+        """Validate family-specific keys; return the depth rule to use."""
+        if cost not in self.costs:
+            raise ValueError(f"cost '{cost}' is not defined for {self.name} "
+                             f"(allowed: {', '.join(self.costs)})")
+        if block is not None:
+            raise ValueError("'block' applies to the alternating ansatz only")
+        if depth_rule is None:
+            if self.default_depth is None:
+                raise ValueError("'depth' is missing")
+            return self.default_depth
+        return depth_rule
+
+    def n_params(self, n: int, depth: int, block: int | None) -> int:
+        raise NotImplementedError
+
+    def output_qubit(self, n: int) -> int:
+        """Qubit measured by the single-qubit cost `zout`."""
+        return 0
+
+    def template(self, task: Task) -> Template:
+        theta = ParameterVector("theta", task.n_params)
+        qc = QuantumCircuit(task.qubits, name=task.id)
+        self._build(qc, task, theta, _plain_rotation)
+        return Template(qc, theta)
+
+    def bound_circuit(
+        self, task: Task, theta: np.ndarray, axes: np.ndarray | None = None
+    ) -> QuantumCircuit:
+        qc = QuantumCircuit(task.qubits, name=task.id)
+        self._build(qc, task, list(map(float, theta)), _plain_rotation)
+        return qc
+
+    def _build(self, qc: QuantumCircuit, task: Task, theta, rotation) -> None:
+        raise NotImplementedError
+
+
+def _plain_rotation(qc: QuantumCircuit, pauli: str, angle, qubit: int) -> None:
+    getattr(qc, "r" + pauli.lower())(angle, qubit)
+
+
+class Product(Family):
+    """Cerezo et al. warm-up: RX(θ_j) on qubit j of |0…0⟩."""
+
+    name = "product"
+    default_depth = "1"
+
+    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
+        rule = super().check(n, depth_rule, block, cost)
+        if rule != "1":
+            raise ValueError("depth must be 1 (the product ansatz is a single layer)")
+        return rule
+
+    def n_params(self, n: int, depth: int, block: int | None) -> int:
+        return n
+
+    def _build(self, qc, task, theta, rotation) -> None:
+        for j in range(task.qubits):
+            rotation(qc, "X", theta[j], j)
+
+
+class McClean(Family):
+    """McClean et al. 2018: RY(π/4) layer, then L layers of R_P(θ) + CZ ladder."""
+
+    name = "mcclean"
+    random_axes = True
+
+    def n_params(self, n: int, depth: int, block: int | None) -> int:
+        return n * depth
+
+    def _layers(self, qc, task, theta, rotate) -> None:
+        n = task.qubits
+        for q in range(n):
+            qc.ry(math.pi / 4, q)
+        for layer in range(task.depth):
+            for q in range(n):
+                rotate(layer * n + q, q)
+            for q in range(n - 1):
+                qc.cz(q, q + 1)
+
+    def template(self, task: Task) -> Template:
+        theta = ParameterVector("theta", task.n_params)
+        alpha = [Parameter(f"alpha[{i}]") for i in range(task.n_params)]
+        beta = [Parameter(f"beta[{i}]") for i in range(task.n_params)]
+        qc = QuantumCircuit(task.qubits, name=task.id)
+
+        def rotate(i: int, q: int) -> None:
+            qc.rx(-alpha[i], q)
+            qc.ry(-beta[i], q)
+            qc.rz(theta[i], q)
+            qc.ry(beta[i], q)
+            qc.rx(alpha[i], q)
+
+        self._layers(qc, task, theta, rotate)
+        return _AxisTemplate(qc, theta, alpha + beta, alpha=alpha, beta=beta)
+
+    def bound_circuit(self, task, theta, axes=None) -> QuantumCircuit:
+        if axes is None:
+            raise ValueError("mcclean circuits need the sample's axes")
+        qc = QuantumCircuit(task.qubits, name=task.id)
+
+        def rotate(i: int, q: int) -> None:
+            _plain_rotation(qc, AXIS_NAMES[int(axes[i])], float(theta[i]), q)
+
+        self._layers(qc, task, theta, rotate)
+        return qc
+
+
+class Alternating(Family):
+    """Cerezo et al. alternating layered ansatz with m-qubit blocks.
+
+    Even layers tile the qubits with blocks [i·m, (i+1)·m); odd layers are
+    shifted by m/2 and keep only blocks that fit (no wrap-around). A block is
+    RY on each of its qubits, then CZ(q, q+1) along the block.
+    """
+
+    name = "alternating"
+    costs = ("global", "local", "zz", "zout")
+
+    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
+        m = 2 if block is None else block
+        if m % 2:
+            raise ValueError(f"block must be even, got {m}")
+        if n % m or n < 2 * m:
+            raise ValueError(f"qubits must be a multiple of block={m} and at least {2 * m}")
+        return super().check(n, depth_rule, None, cost)
+
+    @staticmethod
+    def blocks(n: int, m: int, layer: int) -> list[range]:
+        start = 0 if layer % 2 == 0 else m // 2
+        return [range(s, s + m) for s in range(start, n - m + 1, m)]
+
+    def n_params(self, n: int, depth: int, block: int | None) -> int:
+        m = block or 2
+        return sum(len(b) for layer in range(depth) for b in self.blocks(n, m, layer))
+
+    def _build(self, qc, task, theta, rotation) -> None:
+        m = task.block or 2
+        k = 0
+        for layer in range(task.depth):
+            for block in self.blocks(task.qubits, m, layer):
+                for q in block:
+                    rotation(qc, "Y", theta[k], q)
+                    k += 1
+                for q in block[:-1]:
+                    qc.cz(q, q + 1)
+
+
+class QCNN(Family):
+    """Pesah et al. quantum convolutional network, ceil(log2 n) levels.
+
+    A level acts on the active qubits A: convolution blocks on pairs
+    (A0,A1),(A2,A3),… then (A1,A2),(A3,A4),…; a block is RX, RX, RZZ, RY, RY
+    (five parameters). Pooling pairs (A0,A1),(A2,A3),… with RX(θ) on the
+    first, RY(θ) on the second, CX(first → second); the first is discarded.
+    The output qubit is the one left at the end: n − 1.
+    """
+
+    name = "qcnn"
+    default_depth = "ceil(log2(n))"
+    costs = ("zout",)
+
+    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
+        rule = super().check(n, depth_rule, block, cost)
+        if rule.replace(" ", "") != self.default_depth:
+            raise ValueError("depth is fixed by n (ceil(log2(n)) levels); remove 'depth'")
+        return rule
+
+    @staticmethod
+    def levels(n: int) -> list[list[int]]:
+        active = list(range(n))
+        result = []
+        while len(active) > 1:
+            result.append(active)
+            kept = [active[i + 1] for i in range(0, len(active) - 1, 2)]
+            if len(active) % 2:
+                kept.append(active[-1])
+            active = kept
+        return result
+
+    def n_params(self, n: int, depth: int, block: int | None) -> int:
+        total = 0
+        for active in self.levels(n):
+            pairs = len(active) // 2 + (len(active) - 1) // 2
+            total += 5 * pairs + 2 * (len(active) // 2)
+        return total
+
+    def output_qubit(self, n: int) -> int:
+        return n - 1
+
+    def _build(self, qc, task, theta, rotation) -> None:
+        k = 0
+        for active in self.levels(task.qubits):
+            for start in (0, 1):
+                for i in range(start, len(active) - 1, 2):
+                    a, b = active[i], active[i + 1]
+                    rotation(qc, "X", theta[k], a)
+                    rotation(qc, "X", theta[k + 1], b)
+                    qc.rzz(theta[k + 2], a, b)
+                    rotation(qc, "Y", theta[k + 3], a)
+                    rotation(qc, "Y", theta[k + 4], b)
+                    k += 5
+            for i in range(0, len(active) - 1, 2):
+                a, b = active[i], active[i + 1]
+                rotation(qc, "X", theta[k], a)
+                rotation(qc, "Y", theta[k + 1], b)
+                qc.cx(a, b)
+                k += 2
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (Product(), McClean(), Alternating(), QCNN())}
+NAMES = tuple(FAMILIES)
+
+
+def family(name: str) -> Family:
+    return FAMILIES[name]

@@ -1,0 +1,73 @@
+"""Where a result came from: versions, host, MPI, spec hash, git revision."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import socket
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import suite
+from suite.spec import JobSpec
+
+PACKAGES = {
+    "numpy_version": "numpy",
+    "h5py_version": "h5py",
+    "qiskit_version": "qiskit",
+    "qiskit_aer_version": "qiskit-aer",
+}
+
+
+def package_version(name: str) -> str:
+    for candidate in (name, f"{name}-gpu"):
+        try:
+            return metadata.version(candidate)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
+def git_revision() -> str:
+    """The suite's git revision (with "+dirty" when modified), or "unknown"."""
+    root = Path(suite.__file__).resolve().parents[1]
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+def versions() -> dict[str, str]:
+    result = {"suite_version": suite.__version__, "python_version": platform.python_version()}
+    for key, package in PACKAGES.items():
+        result[key] = package_version(package)
+    return result
+
+
+def provenance(
+    spec: JobSpec, simulator: dict[str, object], mpi_library: str, mpi_size: int
+) -> dict[str, object]:
+    """Root attributes shared by shards and results.h5 (docs/hdf5-schema.md)."""
+    return {
+        "job_name": spec.name,
+        "job_seed": spec.seed,
+        "job_toml": spec.text,
+        "spec_sha256": spec.sha256,
+        "simulator": json.dumps(simulator, sort_keys=True),
+        **versions(),
+        "mpi_library": mpi_library,
+        "mpi_size": mpi_size,
+        "host": socket.gethostname(),
+        "git_revision": git_revision(),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }

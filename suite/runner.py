@@ -1,0 +1,289 @@
+"""The run loop: plan work units, compute them on this rank, write, merge.
+
+Everything that crosses ranks goes through `suite.parallel.World`; the
+kernels (`suite.gradient`) see arrays only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from suite.ansatz import FAMILIES
+from suite.gradient import PreparedTask, gradient_batch, prepare
+from suite.parallel import World
+from suite.provenance import provenance
+from suite.sampling import draw_samples
+from suite.simulator import Resolved, make_simulator, resolve, threads_per_rank
+from suite.spec import JobSpec, SpecError, load_spec, parse_spec
+from suite.store import ShardWriter, done_samples, merge, shard_path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped by a signal, run the same command again
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
+
+
+class RunError(RuntimeError):
+    """A run cannot start or finish; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A contiguous piece of one task's missing samples."""
+
+    task_id: str
+    samples: np.ndarray
+    weight: float
+
+
+def log(message: str) -> None:
+    print(f"[bpsuite] {message}", file=sys.stderr, flush=True)
+
+
+def plan_units(spec: JobSpec, done: dict[str, np.ndarray]) -> list[Unit]:
+    """Split every task's missing samples into batches of `spec.batch`."""
+    units = []
+    for task in spec.tasks:
+        missing = np.setdiff1d(np.arange(task.samples), done.get(task.id, np.empty(0, np.int64)))
+        # rough cost: evaluations × amplitudes × gates per qubit
+        per_sample = (1 + 2 * len(task.parameters)) * 2.0 ** task.qubits * max(
+            1, task.n_params // task.qubits
+        )
+        for start in range(0, len(missing), spec.batch):
+            chunk = missing[start : start + spec.batch]
+            units.append(Unit(task.id, chunk, per_sample * len(chunk)))
+    return units
+
+
+def assign_units(units: list[Unit], size: int) -> list[list[Unit]]:
+    """Longest-processing-time-first assignment; deterministic for a given size."""
+    order = sorted(range(len(units)), key=lambda i: (-units[i].weight, i))
+    loads = [0.0] * size
+    shares: list[list[int]] = [[] for _ in range(size)]
+    for i in order:
+        r = min(range(size), key=lambda k: (loads[k], k))
+        loads[r] += units[i].weight
+        shares[r].append(i)
+    return [[units[i] for i in sorted(share)] for share in shares]
+
+
+class StopFlag:
+    """Set by SIGTERM / SIGUSR1 / SIGINT; checked at batch boundaries."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        for sig in STOP_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signal = signum
+
+    @property
+    def set(self) -> bool:
+        return self.signal is not None
+
+
+class RunLock:
+    """An exclusive lock on DIR/.lock, held by rank 0 for the whole run."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+        self.handle = None
+
+    def acquire(self) -> None:
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - held for the run
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "another process"
+            self.handle.close()
+            raise RunError(f"{self.path.parent}: a run is already active here ({holder})") from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"pid {os.getpid()} on {os.uname().nodename}\n")
+        self.handle.flush()
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def prepare_run_dir(run_dir: Path, spec: JobSpec) -> None:
+    """Create DIR and DIR/job.toml, or check that DIR holds this same job."""
+    job_file = run_dir / "job.toml"
+    if job_file.exists():
+        existing = parse_spec(job_file.read_text(), source=str(job_file))
+        if existing.sha256 != spec.sha256:
+            raise RunError(
+                f"{run_dir}: holds a different job ('{existing.name}', spec "
+                f"{existing.sha256[:12]} ≠ {spec.sha256[:12]}); choose another --out"
+            )
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "shards").mkdir(exist_ok=True)
+    job_file.write_text(spec.text)
+
+
+@dataclass
+class RankReport:
+    samples: int
+    wall: float
+    simulate: float
+    io: float
+
+
+def compute_units(
+    spec: JobSpec,
+    units: list[Unit],
+    writer: ShardWriter,
+    resolved: Resolved,
+    world: World,
+    stop: StopFlag,
+    attempt: int,
+) -> RankReport:
+    """This rank's loop: one Aer call and one shard append per unit."""
+    prepared: dict[str, PreparedTask] = {}
+    simulators: dict[int, object] = {}
+    total = sum(len(u.samples) for u in units)
+    done = 0
+    simulate = io = 0.0
+    start = time.perf_counter()
+    last_report = start
+    for index, unit in enumerate(units):
+        if stop.set:
+            break
+        task = spec.task(unit.task_id)
+        if task.id not in prepared:
+            prepared[task.id] = prepare(task)
+        if task.qubits not in simulators:
+            simulators[task.qubits] = make_simulator(resolved, task.qubits, world.local_rank)
+        random_axes = FAMILIES[task.ansatz].random_axes
+        theta, axes = draw_samples(spec.seed, task, unit.samples, random_axes)
+        result = gradient_batch(prepared[task.id], simulators[task.qubits], theta, axes)
+        simulate += result.simulate_seconds
+        per_sample = result.simulate_seconds / len(unit.samples)
+        columns = {
+            "theta": theta,
+            "grad": result.grad,
+            "cost": result.cost,
+            "axes": axes,
+            "rank": np.full(len(unit.samples), world.rank, dtype=np.int32),
+            "time_simulate": np.full(len(unit.samples), per_sample),
+        }
+        t0 = time.perf_counter()
+        writer.append(task.id, unit.samples, columns)
+        done += len(unit.samples)
+        wall = time.perf_counter() - start
+        writer.timing({
+            "rank": world.rank, "attempt": attempt, "mpi_size": world.size,
+            "threads": resolved.threads, "samples": done, "wall_seconds": wall,
+            "simulate_seconds": simulate, "io_seconds": io + time.perf_counter() - t0,
+        })
+        io += time.perf_counter() - t0
+        now = time.perf_counter()
+        if world.is_root and (now - last_report > 2.0 or index == len(units) - 1):
+            last_report = now
+            rate = done / max(now - start, 1e-9)
+            eta = (total - done) / rate if rate > 0 else float("inf")
+            log(f"rank 0: {done}/{total} samples ({index + 1}/{len(units)} batches), "
+                f"{rate:.1f} samples/s, ETA {eta:.0f} s — {task.id}")
+    return RankReport(done, time.perf_counter() - start, simulate, io)
+
+
+def run(job_path: Path, out_dir: Path | None, world: World) -> int:
+    """`bpsuite run`: the same call on every rank. Returns the exit status."""
+    spec = world.agree(lambda: load_spec(job_path))
+    run_dir = Path(out_dir) if out_dir is not None else Path("runs") / spec.name
+    lock = RunLock(run_dir)
+
+    def setup() -> None:
+        if world.is_root:
+            prepare_run_dir(run_dir, spec)
+            lock.acquire()
+
+    world.agree(setup)
+    try:
+        return _run_locked(spec, run_dir, world)
+    finally:
+        lock.release()
+
+
+def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
+    threads = threads_per_rank(world.local_size)
+    resolved = world.agree(lambda: resolve(spec.simulator, threads))
+    scan = world.agree(lambda: done_samples(run_dir) if world.is_root else None)
+    done, attempt, warnings = world.bcast(scan)
+    units = plan_units(spec, done)
+    mine = assign_units(units, world.size)[world.rank]
+    total = sum(t.samples for t in spec.tasks)
+    missing = sum(len(u.samples) for u in units)
+    if world.is_root:
+        for warning in warnings:
+            log(f"warning: {warning}")
+        log(f"job '{spec.name}': {len(spec.tasks)} tasks, {total} samples, "
+            f"{total - missing} already done; {world.size} rank(s) × {resolved.threads} "
+            f"thread(s), Aer {resolved.method}/{resolved.device}/{resolved.precision}, "
+            f"attempt {attempt}, out {run_dir}")
+    prov = provenance(spec, resolved.as_dict(), world.library, world.size)
+    stop = StopFlag()
+    stop.install()
+    report = None
+    try:
+        if units:
+            writer = ShardWriter(
+                shard_path(run_dir, world.rank, attempt),
+                spec,
+                {**prov, "rank": world.rank, "attempt": attempt},
+                {t.id: FAMILIES[t.ansatz].random_axes for t in spec.tasks},
+                chunk=spec.batch,
+            )
+            try:
+                report = compute_units(spec, mine, writer, resolved, world, stop, attempt)
+            finally:
+                writer.close()
+    except Exception as exc:  # noqa: BLE001 - one rank's failure ends every rank
+        if world.size > 1:
+            print(f"bpsuite: error: rank {world.rank}: {exc}", file=sys.stderr, flush=True)
+            world.abort(EXIT_FAILED)
+        raise
+    finally:
+        stop.restore()
+    interrupted = world.any(stop.set)
+    if interrupted:
+        if stop.set:
+            name = signal.Signals(stop.signal).name  # type: ignore[arg-type]
+            log(f"rank {world.rank}: stopped by {name} after "
+                f"{report.samples if report else 0} samples; shard flushed")
+        if world.is_root:
+            log(f"interrupted: run the same command again to finish (exit {EXIT_INTERRUPTED})")
+        return EXIT_INTERRUPTED
+    counts = world.agree(lambda: merge(run_dir, spec, prov) if world.is_root else None)
+    if world.is_root:
+        reports = world.allgather(report)
+    else:
+        world.allgather(report)
+        return EXIT_OK
+    wall = max((r.wall for r in reports if r), default=0.0)
+    log(f"done: {sum(counts.values())} samples in {len(counts)} tasks → {run_dir / 'results.h5'}"
+        f" ({missing} computed now in {wall:.1f} s)")
+    return EXIT_OK
+
+
+__all__ = ["EXIT_INTERRUPTED", "RunError", "SpecError", "run"]

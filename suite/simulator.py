@@ -1,0 +1,96 @@
+"""Aer set-up: device, method, precision and threads of one rank."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from suite.spec import SimulatorSpec
+
+# Below this many qubits Aer parallelises over experiments rather than
+# within one statevector (Aer's own statevector_parallel_threshold).
+PARALLEL_STATEVECTOR_QUBITS = 14
+
+
+def threads_per_rank(local_size: int = 1) -> int:
+    """Simulator threads for this rank, from the allocation.
+
+    BPSUITE_THREADS wins, then SLURM_CPUS_PER_TASK, then this process's CPU
+    affinity shared among the ranks on this node.
+    """
+    for variable in ("BPSUITE_THREADS", "SLURM_CPUS_PER_TASK"):
+        value = os.environ.get(variable, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // max(1, local_size))
+
+
+def available_devices() -> tuple[str, ...]:
+    from qiskit_aer import AerSimulator
+
+    return tuple(AerSimulator().available_devices())
+
+
+def available_methods() -> tuple[str, ...]:
+    from qiskit_aer import AerSimulator
+
+    return tuple(AerSimulator().available_methods())
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The simulator a rank actually uses."""
+
+    method: str
+    device: str
+    precision: str
+    threads: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"method": self.method, "device": self.device, "precision": self.precision,
+                "threads": self.threads}
+
+
+def resolve(spec: SimulatorSpec, threads: int) -> Resolved:
+    """Turn `auto` choices into concrete ones for this machine."""
+    device = spec.device
+    if device == "auto":
+        device = "GPU" if "GPU" in available_devices() else "CPU"
+    elif device not in available_devices():
+        raise RuntimeError(
+            f"simulator.device = \"{device}\" but this Aer offers {', '.join(available_devices())}"
+            " (install qiskit-aer-gpu on GPU nodes)"
+        )
+    method = "statevector" if spec.method == "auto" else spec.method
+    return Resolved(method=method, device=device, precision=spec.precision, threads=threads)
+
+
+def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
+    """An AerSimulator for circuits of `qubits` qubits.
+
+    Small circuits run one experiment per thread; large ones spread one
+    statevector over all threads. On GPU nodes each rank takes the GPU of
+    its local rank unless the launcher already restricted visibility.
+    """
+    from qiskit_aer import AerSimulator
+
+    options: dict[str, object] = {
+        "method": resolved.method,
+        "device": resolved.device,
+        "precision": resolved.precision,
+        "max_parallel_threads": resolved.threads,
+        "seed_simulator": 0,
+    }
+    if qubits < PARALLEL_STATEVECTOR_QUBITS or resolved.device == "GPU":
+        options["max_parallel_experiments"] = resolved.threads
+    else:
+        options["max_parallel_experiments"] = 1
+    if resolved.device == "GPU":
+        visible = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d]
+        if len(visible) != 1:
+            options["target_gpus"] = [local_rank]
+    return AerSimulator(**options)

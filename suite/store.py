@@ -1,0 +1,254 @@
+"""HDF5 schema `bpsuite/1` (docs/hdf5-schema.md): shard writer, scan, merge.
+
+A shard is written by one rank in one attempt. All groups and datasets are
+created when it opens, then the file switches to SWMR mode, so `bpsuite
+status` can read it while the run goes on, and a rank killed at any moment
+leaves a readable file: rows are appended data-first, `sample` last, and
+`sample` is filled with −1 until written, so a reader keeps only rows whose
+`sample` is set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from suite import SCHEMA
+from suite.spec import JobSpec, Task
+
+SHARD_PATTERN = re.compile(r"rank-(\d+)-attempt-(\d+)\.h5$")
+TIMING_FIELDS = {
+    "rank": np.int32,
+    "attempt": np.int32,
+    "mpi_size": np.int32,
+    "threads": np.int32,
+    "samples": np.int64,
+    "wall_seconds": np.float64,
+    "simulate_seconds": np.float64,
+    "io_seconds": np.float64,
+}
+ROW_DATASETS = ("theta", "grad", "cost", "axes", "rank", "time_simulate")
+
+
+class StoreError(RuntimeError):
+    """A shard or results file is missing, corrupt or inconsistent."""
+
+
+def shard_path(run_dir: Path, rank: int, attempt: int) -> Path:
+    return run_dir / "shards" / f"rank-{rank:05d}-attempt-{attempt:03d}.h5"
+
+
+def _task_attrs(group: h5py.Group, task: Task) -> None:
+    group.attrs["ansatz"] = task.ansatz
+    group.attrs["cost"] = task.cost
+    group.attrs["qubits"] = task.qubits
+    group.attrs["depth"] = task.depth
+    group.attrs["family"] = task.family
+    group.attrs["depth_rule"] = task.depth_rule
+    group.attrs["n_params"] = task.n_params
+    group.attrs["samples_requested"] = task.samples
+    group.attrs["spec"] = task.to_json()
+
+
+def _root_attrs(f: h5py.File, kind: str, provenance: dict[str, object]) -> None:
+    f.attrs["schema"] = SCHEMA
+    f.attrs["kind"] = kind
+    for key, value in provenance.items():
+        f.attrs[key] = value
+
+
+def _task_datasets(group: h5py.Group, task: Task, random_axes: bool, rows: int, chunk: int) -> None:
+    """Create a task's datasets with `rows` rows (resizable when rows == 0)."""
+    p, k = task.n_params, len(task.parameters)
+    grow = rows == 0
+
+    def make(name, shape, dtype, **extra):
+        maxshape = (None,) + shape[1:] if grow else None
+        chunks = (chunk,) + shape[1:] if grow else None
+        group.create_dataset(name, shape=shape, maxshape=maxshape, dtype=dtype,
+                             chunks=chunks, **extra)
+
+    make("sample", (rows,), np.int64, fillvalue=-1)
+    make("theta", (rows, p), np.float64)
+    make("grad", (rows, k), np.float64)
+    make("cost", (rows,), np.float64)
+    if random_axes:
+        make("axes", (rows, p), np.int8)
+    make("rank", (rows,), np.int32)
+    make("time_simulate", (rows,), np.float64)
+    group.create_dataset("param_index", data=np.asarray(task.parameters, dtype=np.int64))
+
+
+class ShardWriter:
+    """Appends batches of one rank's samples to its shard."""
+
+    def __init__(
+        self,
+        path: Path,
+        spec: JobSpec,
+        provenance: dict[str, object],
+        random_axes: dict[str, bool],
+        chunk: int,
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.file = h5py.File(path, "w", libver="latest")
+        _root_attrs(self.file, "shard", provenance)
+        tasks = self.file.create_group("tasks")
+        for task in spec.tasks:
+            group = tasks.create_group(task.id)
+            _task_attrs(group, task)
+            _task_datasets(group, task, random_axes[task.id], rows=0, chunk=max(1, chunk))
+        timing = self.file.create_group("timing")
+        for name, dtype in TIMING_FIELDS.items():
+            timing.create_dataset(name, shape=(1,), dtype=dtype)
+        self.file.swmr_mode = True
+
+    def append(
+        self,
+        task_id: str,
+        sample: np.ndarray,
+        columns: dict[str, np.ndarray],
+    ) -> None:
+        """Append rows; `columns` holds every row dataset of the task but `sample`."""
+        group = self.file["tasks"][task_id]
+        start = group["sample"].shape[0]
+        stop = start + len(sample)
+        for name in ROW_DATASETS:
+            if name not in group:
+                continue
+            dataset = group[name]
+            dataset.resize(stop, axis=0)
+            dataset[start:stop] = columns[name]
+        group["sample"].resize(stop, axis=0)
+        group["sample"][start:stop] = sample
+        self.file.flush()
+
+    def timing(self, values: dict[str, float]) -> None:
+        for name, value in values.items():
+            self.file["timing"][name][0] = value
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file.id.valid:
+            self.file.close()
+
+
+@dataclass
+class TaskRows:
+    """Rows of one task gathered from any number of files."""
+
+    attrs: dict[str, object]
+    param_index: np.ndarray
+    columns: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def add(self, group: h5py.Group) -> None:
+        n = min([group["sample"].shape[0]] + [group[c].shape[0] for c in ROW_DATASETS if c in group])
+        sample = group["sample"][:n]
+        valid = sample >= 0
+        self.columns.setdefault("sample", []).append(sample[valid])
+        for name in ROW_DATASETS:
+            if name in group:
+                self.columns.setdefault(name, []).append(group[name][:n][valid])
+
+    def stacked(self) -> dict[str, np.ndarray]:
+        return {name: np.concatenate(parts) for name, parts in self.columns.items()}
+
+
+def read_shards(run_dir: Path) -> tuple[dict[str, TaskRows], list[dict[str, object]], list[str]]:
+    """All readable rows and timing of every shard; plus warnings for unreadable ones."""
+    tasks: dict[str, TaskRows] = {}
+    timing: list[dict[str, object]] = []
+    warnings: list[str] = []
+    for path in sorted((run_dir / "shards").glob("*.h5")):
+        try:
+            with h5py.File(path, "r", libver="latest", swmr=True) as f:
+                if f.attrs.get("schema") != SCHEMA:
+                    raise StoreError(f"schema {f.attrs.get('schema')!r}")
+                for task_id, group in f["tasks"].items():
+                    rows = tasks.get(task_id)
+                    if rows is None:
+                        rows = tasks[task_id] = TaskRows(dict(group.attrs), group["param_index"][:])
+                    rows.add(group)
+                if "timing" in f:
+                    timing.append({k: f["timing"][k][0].item() for k in f["timing"]})
+        except (OSError, KeyError, StoreError) as exc:
+            warnings.append(f"{path}: unreadable shard ({exc}); its samples will be recomputed")
+    return tasks, timing, warnings
+
+
+def done_samples(run_dir: Path) -> tuple[dict[str, np.ndarray], int, list[str]]:
+    """Sample indices already present per task, the next attempt number, warnings."""
+    tasks, _, warnings = read_shards(run_dir)
+    done = {tid: np.unique(rows.stacked()["sample"]) for tid, rows in tasks.items()}
+    attempts = [
+        int(m.group(2))
+        for p in (run_dir / "shards").glob("*.h5")
+        if (m := SHARD_PATTERN.search(p.name))
+    ]
+    return done, (max(attempts) + 1 if attempts else 0), warnings
+
+
+def _dedupe(task_id: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    order = np.argsort(data["sample"], kind="stable")
+    data = {name: values[order] for name, values in data.items()}
+    sample = data["sample"]
+    keep = np.ones(len(sample), dtype=bool)
+    keep[1:] = sample[1:] != sample[:-1]
+    duplicates = np.flatnonzero(~keep)
+    for i in duplicates:
+        for name in ("theta", "grad", "cost", "axes"):
+            if name in data and not np.array_equal(data[name][i], data[name][i - 1]):
+                raise StoreError(
+                    f"task {task_id}: sample {sample[i]} was computed twice with different "
+                    f"'{name}' (non-deterministic simulator or mixed jobs in one directory)"
+                )
+    return {name: values[keep] for name, values in data.items()}
+
+
+def merge(run_dir: Path, spec: JobSpec, provenance: dict[str, object]) -> dict[str, int]:
+    """Write DIR/results.h5 from every shard; returns samples per task.
+
+    Raises StoreError if any task is incomplete, naming the first gap.
+    """
+    tasks, timing, warnings = read_shards(run_dir)
+    if warnings:
+        raise StoreError(warnings[0])
+    merged: dict[str, dict[str, np.ndarray]] = {}
+    for task in spec.tasks:
+        rows = tasks.get(task.id)
+        data = _dedupe(task.id, rows.stacked()) if rows else {"sample": np.empty(0, np.int64)}
+        missing = np.setdiff1d(np.arange(task.samples), data["sample"])
+        if len(missing):
+            raise StoreError(
+                f"task {task.id}: {len(missing)} of {task.samples} samples missing "
+                f"(first: {missing[0]}); run the same command again to compute them"
+            )
+        merged[task.id] = {name: values[: task.samples] for name, values in data.items()}
+    target = run_dir / "results.h5"
+    partial = run_dir / "results.h5.partial"
+    with h5py.File(partial, "w") as f:
+        _root_attrs(f, "results", provenance)
+        group_root = f.create_group("tasks")
+        for task in spec.tasks:
+            group = group_root.create_group(task.id)
+            _task_attrs(group, task)
+            group.create_dataset("param_index", data=np.asarray(task.parameters, dtype=np.int64))
+            for name, values in merged[task.id].items():
+                group.create_dataset(name, data=values)
+        timing_group = f.create_group("timing")
+        timing.sort(key=lambda row: (row["attempt"], row["rank"]))
+        for name, dtype in TIMING_FIELDS.items():
+            timing_group.create_dataset(name, data=np.array([r[name] for r in timing], dtype=dtype))
+    partial.replace(target)
+    return {tid: len(values["sample"]) for tid, values in merged.items()}
+
+
+def progress(run_dir: Path, spec: JobSpec) -> list[tuple[Task, int]]:
+    """(task, samples present) for every task, from the shards."""
+    done, _, _ = done_samples(run_dir)
+    return [(t, int(np.sum(done.get(t.id, np.empty(0)) < t.samples))) for t in spec.tasks]
