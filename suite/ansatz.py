@@ -69,13 +69,15 @@ class Family:
     name = ""
     random_axes = False
     default_depth: str | None = None
+    default_block: int | None = None
     costs: tuple[str, ...] = ("global", "local", "zz", "zout")
 
     def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
         """Validate family-specific keys; return the depth rule to use."""
         if cost not in self.costs:
-            raise ValueError(f"cost '{cost}' is not defined for {self.name} "
-                             f"(allowed: {', '.join(self.costs)})")
+            raise ValueError(
+                f"cost '{cost}' is not defined for {self.name} (allowed: {', '.join(self.costs)})"
+            )
         if block is not None:
             raise ValueError("'block' applies to the alternating ansatz only")
         if depth_rule is None:
@@ -188,10 +190,10 @@ class Alternating(Family):
     """
 
     name = "alternating"
-    costs = ("global", "local", "zz", "zout")
+    default_block = 2
 
     def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
-        m = 2 if block is None else block
+        m = block or self.default_block
         if m % 2:
             raise ValueError(f"block must be even, got {m}")
         if n % m or n < 2 * m:

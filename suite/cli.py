@@ -89,8 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="progress of a run, while it goes on or after")
     p.add_argument("dir", help="run directory")
-    p.add_argument("--check-complete", action="store_true",
-                   help="exit 1 unless every sample of every task is present")
+    p.add_argument(
+        "--check-complete",
+        action="store_true",
+        help="exit 1 unless every sample of every task is present",
+    )
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("circuit", help="print the bound circuit of one sample as OpenQASM")
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+    except Exception as exc:
         if os.environ.get("BPSUITE_DEBUG") == "1":
             raise
         message = str(exc).strip().splitlines()

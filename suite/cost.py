@@ -36,7 +36,9 @@ class Cost:
             qc.save_amplitudes_squared([0], label=LABEL)
         elif self.name == "local":
             terms = [("Z", [j], 1.0) for j in range(n)]
-            qc.save_expectation_value(SparsePauliOp.from_sparse_list(terms, n), range(n), label=LABEL)
+            qc.save_expectation_value(
+                SparsePauliOp.from_sparse_list(terms, n), range(n), label=LABEL
+            )
         elif self.name == "zz":
             qc.save_expectation_value(SparsePauliOp("ZZ"), [0, 1], label=LABEL)
         else:
@@ -47,8 +49,9 @@ class Cost:
         if self.name == "global":
             proj = SparsePauliOp("I" * n)
             for j in range(n):
-                proj = proj.compose(SparsePauliOp.from_sparse_list(
-                    [("", [], 0.5), ("Z", [j], 0.5)], n))
+                proj = proj.compose(
+                    SparsePauliOp.from_sparse_list([("", [], 0.5), ("Z", [j], 0.5)], n)
+                )
             return proj.simplify()
         if self.name == "local":
             return SparsePauliOp.from_sparse_list([("Z", [j], 1.0) for j in range(n)], n)

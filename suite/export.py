@@ -14,15 +14,16 @@ def circuit_qasm(job: Path, task_id: str, sample: int, qasm3: bool = False) -> s
     spec = load_spec(job)
     task = spec.task(task_id)
     if not 0 <= sample < task.samples:
-        raise SpecError(f"{job}: --sample {sample} out of range for task {task_id} "
-                        f"(0…{task.samples - 1})")
+        raise SpecError(
+            f"{job}: --sample {sample} out of range for task {task_id} (0…{task.samples - 1})"
+        )
     family = FAMILIES[task.ansatz]
     theta, axes = draw_sample(spec.seed, task, sample, family.random_axes)
     qc = family.bound_circuit(task, theta, axes)
     output = family.output_qubit(task.qubits)
     c = cost(task.cost, task.qubits)
     observable = c.observable(task.qubits, output)
-    terms = " + ".join(f"{coef.real:+.6g}·{label}" for label, coef in observable.to_list())
+    terms = " + ".join(f"{coef.real!r}·{label}" for label, coef in observable.to_list())
     if qasm3:
         from qiskit import qasm3 as exporter
     else:
@@ -30,7 +31,7 @@ def circuit_qasm(job: Path, task_id: str, sample: int, qasm3: bool = False) -> s
     header = [
         f"// bpsuite job '{spec.name}' seed {spec.seed}, task {task.id}, sample {sample}",
         f"// cost: {DESCRIPTIONS[task.cost]}",
-        f"// C = {c.offset:g} + ({c.scale:g}) * <O>, O = {terms}",
+        f"// C = {c.offset!r} + ({c.scale!r}) * <O>, O = {terms}",
         "//   (Pauli labels read right to left: qubit 0 is the rightmost letter)",
         f"// derivatives taken w.r.t. theta[{', '.join(map(str, task.parameters))}]",
         "// theta = [" + ", ".join(repr(float(t)) for t in theta) + "]",

@@ -24,8 +24,12 @@ def info() -> str:
         f"{format_bytes(physical_memory())} memory",
         f"simulator threads for one rank: {threads_per_rank(1)}",
     ]
-    slurm = {k: v for k, v in os.environ.items() if k.startswith("SLURM_") and k in (
-        "SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_CPUS_PER_TASK", "SLURM_GPUS_PER_TASK")}
+    slurm = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("SLURM_")
+        and k in ("SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_CPUS_PER_TASK", "SLURM_GPUS_PER_TASK")
+    }
     if slurm:
         lines.append("Slurm: " + ", ".join(f"{k}={v}" for k, v in sorted(slurm.items())))
     return "\n".join(lines)

@@ -66,7 +66,7 @@ class World:
         """
         try:
             result, error = fn(), None
-        except Exception as exc:  # noqa: BLE001 - re-raised below on every rank
+        except Exception as exc:
             result, error = None, exc
         messages = self.allgather(None if error is None else f"{error}")
         if error is not None:
@@ -88,7 +88,7 @@ class RemoteRankError(RuntimeError):
 def _mpi_library(mpi: Any) -> str:
     try:
         return mpi.Get_library_version().strip().splitlines()[0].strip()
-    except Exception:  # noqa: BLE001 - provenance only
+    except Exception:
         return "unknown MPI"
 
 
@@ -98,7 +98,7 @@ def world(use_mpi: bool = True) -> World:
         try:
             from mpi4py import MPI
         except ImportError:
-            MPI = None  # noqa: N806
+            MPI = None
         if MPI is not None:
             comm = MPI.COMM_WORLD
             local = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from suite import faults
 from suite.ansatz import FAMILIES
 from suite.gradient import PreparedTask, gradient_batch, prepare
 from suite.parallel import World
@@ -50,16 +51,16 @@ def log(message: str) -> None:
 
 
 def plan_units(spec: JobSpec, done: dict[str, np.ndarray]) -> list[Unit]:
-    """Split every task's missing samples into batches of `spec.batch`."""
+    """Split every task's missing samples into batches of the task's `batch`."""
     units = []
     for task in spec.tasks:
         missing = np.setdiff1d(np.arange(task.samples), done.get(task.id, np.empty(0, np.int64)))
         # rough cost: evaluations × amplitudes × gates per qubit
-        per_sample = (1 + 2 * len(task.parameters)) * 2.0 ** task.qubits * max(
-            1, task.n_params // task.qubits
+        per_sample = (
+            (1 + 2 * len(task.parameters)) * 2.0**task.qubits * max(1, task.n_params // task.qubits)
         )
-        for start in range(0, len(missing), spec.batch):
-            chunk = missing[start : start + spec.batch]
+        for start in range(0, len(missing), task.batch):
+            chunk = missing[start : start + task.batch]
             units.append(Unit(task.id, chunk, per_sample * len(chunk)))
     return units
 
@@ -191,19 +192,29 @@ def compute_units(
         writer.append(task.id, unit.samples, columns)
         done += len(unit.samples)
         wall = time.perf_counter() - start
-        writer.timing({
-            "rank": world.rank, "attempt": attempt, "mpi_size": world.size,
-            "threads": resolved.threads, "samples": done, "wall_seconds": wall,
-            "simulate_seconds": simulate, "io_seconds": io + time.perf_counter() - t0,
-        })
+        writer.timing(
+            {
+                "rank": world.rank,
+                "attempt": attempt,
+                "mpi_size": world.size,
+                "threads": resolved.threads,
+                "samples": done,
+                "wall_seconds": wall,
+                "simulate_seconds": simulate,
+                "io_seconds": io + time.perf_counter() - t0,
+            }
+        )
         io += time.perf_counter() - t0
+        faults.after_batch(world.rank, index + 1)
         now = time.perf_counter()
         if world.is_root and (now - last_report > 2.0 or index == len(units) - 1):
             last_report = now
             rate = done / max(now - start, 1e-9)
             eta = (total - done) / rate if rate > 0 else float("inf")
-            log(f"rank 0: {done}/{total} samples ({index + 1}/{len(units)} batches), "
-                f"{rate:.1f} samples/s, ETA {eta:.0f} s — {task.id}")
+            log(
+                f"rank 0: {done}/{total} samples ({index + 1}/{len(units)} batches), "
+                f"{rate:.1f} samples/s, ETA {eta:.0f} s — {task.id}"
+            )
     return RankReport(done, time.perf_counter() - start, simulate, io)
 
 
@@ -237,10 +248,12 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
     if world.is_root:
         for warning in warnings:
             log(f"warning: {warning}")
-        log(f"job '{spec.name}': {len(spec.tasks)} tasks, {total} samples, "
+        log(
+            f"job '{spec.name}': {len(spec.tasks)} tasks, {total} samples, "
             f"{total - missing} already done; {world.size} rank(s) × {resolved.threads} "
             f"thread(s), Aer {resolved.method}/{resolved.device}/{resolved.precision}, "
-            f"attempt {attempt}, out {run_dir}")
+            f"attempt {attempt}, out {run_dir}"
+        )
     prov = provenance(spec, resolved.as_dict(), world.library, world.size)
     stop = StopFlag()
     stop.install()
@@ -252,13 +265,13 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
                 spec,
                 {**prov, "rank": world.rank, "attempt": attempt},
                 {t.id: FAMILIES[t.ansatz].random_axes for t in spec.tasks},
-                chunk=spec.batch,
+                chunk=max(t.batch for t in spec.tasks),
             )
             try:
                 report = compute_units(spec, mine, writer, resolved, world, stop, attempt)
             finally:
                 writer.close()
-    except Exception as exc:  # noqa: BLE001 - one rank's failure ends every rank
+    except Exception as exc:
         if world.size > 1:
             print(f"bpsuite: error: rank {world.rank}: {exc}", file=sys.stderr, flush=True)
             world.abort(EXIT_FAILED)
@@ -269,8 +282,10 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
     if interrupted:
         if stop.set:
             name = signal.Signals(stop.signal).name  # type: ignore[arg-type]
-            log(f"rank {world.rank}: stopped by {name} after "
-                f"{report.samples if report else 0} samples; shard flushed")
+            log(
+                f"rank {world.rank}: stopped by {name} after "
+                f"{report.samples if report else 0} samples; shard flushed"
+            )
         if world.is_root:
             log(f"interrupted: run the same command again to finish (exit {EXIT_INTERRUPTED})")
         return EXIT_INTERRUPTED
@@ -281,8 +296,10 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
         world.allgather(report)
         return EXIT_OK
     wall = max((r.wall for r in reports if r), default=0.0)
-    log(f"done: {sum(counts.values())} samples in {len(counts)} tasks → {run_dir / 'results.h5'}"
-        f" ({missing} computed now in {wall:.1f} s)")
+    log(
+        f"done: {sum(counts.values())} samples in {len(counts)} tasks → {run_dir / 'results.h5'}"
+        f" ({missing} computed now in {wall:.1f} s)"
+    )
     return EXIT_OK
 
 

@@ -28,7 +28,9 @@ def sample_rng(job_seed: int, task_id: str, k: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(job_seed, spawn_key=(task_key(task_id), k)))
 
 
-def draw_sample(job_seed: int, task: Task, k: int, random_axes: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def draw_sample(
+    job_seed: int, task: Task, k: int, random_axes: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Angles (and, for random-axis families, axes 0=X 1=Y 2=Z) of sample k."""
     rng = sample_rng(job_seed, task.id, k)
     if task.angles == "clifford":
@@ -45,5 +47,7 @@ def draw_samples(
     """Stack `draw_sample` over sample indices: theta (B, P), axes (B, P) or None."""
     drawn = [draw_sample(job_seed, task, int(k), random_axes) for k in samples]
     theta = np.array([d[0] for d in drawn], dtype=np.float64).reshape(len(drawn), task.n_params)
-    axes = np.array([d[1] for d in drawn], dtype=np.int8).reshape(theta.shape) if random_axes else None
+    axes = (
+        np.array([d[1] for d in drawn], dtype=np.int8).reshape(theta.shape) if random_axes else None
+    )
     return theta, axes

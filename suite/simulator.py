@@ -51,8 +51,12 @@ class Resolved:
     threads: int
 
     def as_dict(self) -> dict[str, object]:
-        return {"method": self.method, "device": self.device, "precision": self.precision,
-                "threads": self.threads}
+        return {
+            "method": self.method,
+            "device": self.device,
+            "precision": self.precision,
+            "threads": self.threads,
+        }
 
 
 def resolve(spec: SimulatorSpec, threads: int) -> Resolved:
@@ -62,7 +66,7 @@ def resolve(spec: SimulatorSpec, threads: int) -> Resolved:
         device = "GPU" if "GPU" in available_devices() else "CPU"
     elif device not in available_devices():
         raise RuntimeError(
-            f"simulator.device = \"{device}\" but this Aer offers {', '.join(available_devices())}"
+            f'simulator.device = "{device}" but this Aer offers {", ".join(available_devices())}'
             " (install qiskit-aer-gpu on GPU nodes)"
         )
     method = "statevector" if spec.method == "auto" else spec.method

@@ -21,7 +21,17 @@ from suite import ansatz as ansatz_mod
 from suite import cost as cost_mod
 
 TOP_KEYS = {"name", "seed", "samples", "batch", "description", "sweep", "simulator"}
-SWEEP_KEYS = {"ansatz", "cost", "qubits", "depth", "parameters", "block", "angles", "samples"}
+SWEEP_KEYS = {
+    "ansatz",
+    "cost",
+    "qubits",
+    "depth",
+    "parameters",
+    "block",
+    "angles",
+    "samples",
+    "batch",
+}
 SIMULATOR_KEYS = {"method", "device", "precision"}
 METHODS = ("statevector", "stabilizer", "matrix_product_state", "auto")
 DEVICES = ("auto", "CPU", "GPU")
@@ -56,6 +66,7 @@ class Task:
     parameters: tuple[int, ...]
     n_params: int
     samples: int
+    batch: int = DEFAULT_BATCH
     block: int | None = None
     angles: str = "uniform"
     sweep: int = 0
@@ -154,7 +165,9 @@ class _Validator:
             raise self.fail("name", "missing (every job needs a name)")
         name = raw["name"]
         if not isinstance(name, str) or not name or any(c in name for c in "/\\ \t"):
-            raise self.fail("name", f"must be a non-empty string without spaces or slashes, got {name!r}")
+            raise self.fail(
+                "name", f"must be a non-empty string without spaces or slashes, got {name!r}"
+            )
         if "seed" not in raw:
             raise self.fail("seed", "missing (every job needs a seed, for reproducibility)")
         seed = self.integer(raw["seed"], "seed", minimum=0)
@@ -173,7 +186,7 @@ class _Validator:
             raise self.fail("sweep", "must be an array of tables ([[sweep]])")
         tasks: list[Task] = []
         for index, sweep in enumerate(sweeps):
-            tasks.extend(self.sweep(sweep, index, samples, simulator))
+            tasks.extend(self.sweep(sweep, index, samples, batch, simulator))
         seen: dict[str, int] = {}
         for task in tasks:
             if task.id in seen:
@@ -208,7 +221,12 @@ class _Validator:
         )
 
     def sweep(
-        self, table: dict[str, Any], index: int, samples: int, simulator: SimulatorSpec
+        self,
+        table: dict[str, Any],
+        index: int,
+        samples: int,
+        batch: int,
+        simulator: SimulatorSpec,
     ) -> list[Task]:
         where = f"sweep[{index}]"
         self.unknown(table, SWEEP_KEYS, where)
@@ -228,7 +246,8 @@ class _Validator:
             for n in self.listify(table["qubits"], f"{where}.qubits")
         ]
         depth_rules = [
-            self.depth_rule(d, f"{where}.depth") for d in self.listify(table.get("depth"), f"{where}.depth")
+            self.depth_rule(d, f"{where}.depth")
+            for d in self.listify(table.get("depth"), f"{where}.depth")
         ]
         blocks = [
             None if b is None else self.integer(b, f"{where}.block", minimum=2)
@@ -239,14 +258,27 @@ class _Validator:
             for a in self.listify(table.get("angles", "uniform"), f"{where}.angles")
         ]
         task_samples = self.integer(table.get("samples", samples), f"{where}.samples", minimum=1)
+        task_batch = self.integer(table.get("batch", batch), f"{where}.batch", minimum=1)
         parameters = table.get("parameters", "first")
         tasks = []
         for ansatz, cost, n, rule, block, angle in itertools.product(
             ansatzes, costs, qubits, depth_rules, blocks, angles
         ):
             tasks.append(
-                self.task(where, index, ansatz, cost, n, rule, block, angle, parameters,
-                          task_samples, simulator)
+                self.task(
+                    where,
+                    index,
+                    ansatz,
+                    cost,
+                    n,
+                    rule,
+                    block,
+                    angle,
+                    parameters,
+                    task_samples,
+                    task_batch,
+                    simulator,
+                )
             )
         return tasks
 
@@ -279,9 +311,11 @@ class _Validator:
         angles: str,
         parameters: Any,
         samples: int,
+        batch: int,
         simulator: SimulatorSpec,
     ) -> Task:
         family = ansatz_mod.FAMILIES[ansatz]
+        block = family.default_block if block is None else block
         try:
             rule = family.check(n=n, depth_rule=rule, block=block, cost=cost)
         except ValueError as exc:
@@ -307,12 +341,15 @@ class _Validator:
             parameters=param_index,
             n_params=n_params,
             samples=samples,
+            batch=batch,
             block=block,
             angles=angles,
             sweep=index,
         )
 
-    def parameters(self, value: Any, n_params: int, where: str, n: int, depth: int) -> tuple[int, ...]:
+    def parameters(
+        self, value: Any, n_params: int, where: str, n: int, depth: int
+    ) -> tuple[int, ...]:
         if isinstance(value, str):
             word = self.choice(value, where, PARAMETER_WORDS)
             return {
@@ -345,7 +382,7 @@ class _Validator:
                 where,
                 f"a {simulator.precision}-precision statevector of {n} qubits needs "
                 f"{format_bytes(need)}, more than this node's {format_bytes(self.memory_bytes)} "
-                "(use fewer qubits, or method = \"matrix_product_state\" / \"stabilizer\")",
+                '(use fewer qubits, or method = "matrix_product_state" / "stabilizer")',
             )
 
 
@@ -381,8 +418,22 @@ _DEPTH_FUNCTIONS = {
     "round": round,
 }
 _DEPTH_NODES = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Load,
-    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Pow, ast.Mod, ast.USub, ast.UAdd,
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Call,
+    ast.Name,
+    ast.Constant,
+    ast.Load,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Pow,
+    ast.Mod,
+    ast.USub,
+    ast.UAdd,
 )
 
 
@@ -394,14 +445,16 @@ def evaluate_depth(rule: str, n: int) -> int:
         raise ValueError(f"'{rule}' is not a formula of n") from None
     for node in ast.walk(tree):
         if not isinstance(node, _DEPTH_NODES):
-            raise ValueError(f"'{rule}': only numbers, n, + - * / // ** % and "
-                             f"{', '.join(_DEPTH_FUNCTIONS)} are allowed")
+            raise ValueError(
+                f"'{rule}': only numbers, n, + - * / // ** % and "
+                f"{', '.join(_DEPTH_FUNCTIONS)} are allowed"
+            )
         if isinstance(node, ast.Name) and node.id != "n" and node.id not in _DEPTH_FUNCTIONS:
             raise ValueError(f"'{rule}': unknown name '{node.id}' (the only variable is n)")
         if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
             raise ValueError(f"'{rule}': only numbers are allowed as constants")
     try:
-        value = eval(  # noqa: S307 - the tree was checked against a whitelist above
+        value = eval(
             compile(tree, "<depth>", "eval"), {"__builtins__": {}}, {"n": n, **_DEPTH_FUNCTIONS}
         )
     except (ArithmeticError, ValueError, TypeError) as exc:

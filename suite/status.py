@@ -22,10 +22,14 @@ def status(run_dir: Path, check_complete: bool = False) -> int:
     present = sum(min(n, t.samples) for t, n in rows)
     lines = [f"{'task':<{width}}  {'samples':>15}  done"]
     for task, n in rows:
-        lines.append(f"{task.id:<{width}}  {n:>7}/{task.samples:<7}  {100 * n / task.samples:5.1f}%")
+        lines.append(
+            f"{task.id:<{width}}  {n:>7}/{task.samples:<7}  {100 * n / task.samples:5.1f}%"
+        )
     merged = (run_dir / "results.h5").exists()
-    lines.append(f"{'all':<{width}}  {present:>7}/{total:<7}  {100 * present / total:5.1f}%"
-                 f"   results.h5: {'merged' if merged else 'not yet'}")
+    lines.append(
+        f"{'all':<{width}}  {present:>7}/{total:<7}  {100 * present / total:5.1f}%"
+        f"   results.h5: {'merged' if merged else 'not yet'}"
+    )
     print("\n".join(lines))
     if check_complete and present < total:
         print(f"bpsuite: incomplete: {total - present} of {total} samples missing in {run_dir}")

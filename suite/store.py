@@ -67,10 +67,11 @@ def _task_datasets(group: h5py.Group, task: Task, random_axes: bool, rows: int, 
     grow = rows == 0
 
     def make(name, shape, dtype, **extra):
-        maxshape = (None,) + shape[1:] if grow else None
-        chunks = (chunk,) + shape[1:] if grow else None
-        group.create_dataset(name, shape=shape, maxshape=maxshape, dtype=dtype,
-                             chunks=chunks, **extra)
+        maxshape = (None, *shape[1:]) if grow else None
+        chunks = (chunk, *shape[1:]) if grow else None
+        group.create_dataset(
+            name, shape=shape, maxshape=maxshape, dtype=dtype, chunks=chunks, **extra
+        )
 
     make("sample", (rows,), np.int64, fillvalue=-1)
     make("theta", (rows, p), np.float64)
@@ -147,7 +148,9 @@ class TaskRows:
     columns: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def add(self, group: h5py.Group) -> None:
-        n = min([group["sample"].shape[0]] + [group[c].shape[0] for c in ROW_DATASETS if c in group])
+        n = min(
+            [group["sample"].shape[0]] + [group[c].shape[0] for c in ROW_DATASETS if c in group]
+        )
         sample = group["sample"][:n]
         valid = sample >= 0
         self.columns.setdefault("sample", []).append(sample[valid])
@@ -177,7 +180,8 @@ def read_shards(run_dir: Path) -> tuple[dict[str, TaskRows], list[dict[str, obje
                 if "timing" in f:
                     timing.append({k: f["timing"][k][0].item() for k in f["timing"]})
         except (OSError, KeyError, StoreError) as exc:
-            warnings.append(f"{path}: unreadable shard ({exc}); its samples will be recomputed")
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            warnings.append(f"{path.name}: unreadable shard ({reason}); left out")
     return tasks, timing, warnings
 
 
@@ -215,9 +219,7 @@ def merge(run_dir: Path, spec: JobSpec, provenance: dict[str, object]) -> dict[s
 
     Raises StoreError if any task is incomplete, naming the first gap.
     """
-    tasks, timing, warnings = read_shards(run_dir)
-    if warnings:
-        raise StoreError(warnings[0])
+    tasks, timing, _ = read_shards(run_dir)
     merged: dict[str, dict[str, np.ndarray]] = {}
     for task in spec.tasks:
         rows = tasks.get(task.id)
