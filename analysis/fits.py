@@ -139,7 +139,7 @@ def fit_line_vs(
     x: np.ndarray, ln_var: np.ndarray, ln_se: np.ndarray, confidence: float = 0.95
 ) -> dict[str, float | None]:
     """Slope of ln Var against an arbitrary x (used for depth sweeps)."""
-    a, rate, se_a, se_r, chi2, dof, _ = weighted_line_fit(x, ln_var, ln_se)
+    a, rate, _se_a, se_r, chi2, dof, _ = weighted_line_fit(x, ln_var, ln_se)
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
     slope = -rate
     return {

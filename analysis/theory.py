@@ -141,7 +141,7 @@ _BINOPS: dict[type, Callable[[float, float], float]] = {
     ast.Div: lambda a, b: a / b,
     ast.FloorDiv: lambda a, b: a // b,
     ast.Mod: lambda a, b: a % b,
-    ast.Pow: lambda a, b: a**b,
+    ast.Pow: lambda a, b: float(a) ** b,
 }
 
 
@@ -173,7 +173,7 @@ def eval_depth_rule(rule: str, n: float) -> float:
 
 
 def depth_growth(rule: str) -> str:
-    """"constant", "logarithmic", "faster" or "unknown" growth of a depth rule in n.
+    """ "constant", "logarithmic", "faster" or "unknown" growth of a depth rule in n.
 
     Compares the rule at n = 2^10 and 2^20: a logarithm doubles, any power of n grows
     by 2^(10 p) (≥ 32 for p ≥ 1/2).

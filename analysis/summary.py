@@ -1,0 +1,194 @@
+"""Turn combined task data into the summary dict (tasks, fits, sweeps)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from analysis import theory
+from analysis.load import RunData, TaskData
+from analysis.statistics import (
+    ColumnStats,
+    column_stats,
+    heavy_tail_check,
+    precision_floor,
+    precision_floor_check,
+    task_rng,
+)
+from analysis.verdict import FamilyPoint, evaluate_family
+
+PROVENANCE_KEYS = (
+    "job_name",
+    "job_seed",
+    "spec_sha256",
+    "kind",
+    "suite_version",
+    "python_version",
+    "numpy_version",
+    "h5py_version",
+    "qiskit_version",
+    "qiskit_aer_version",
+    "mpi_library",
+    "mpi_size",
+    "host",
+    "git_revision",
+    "created",
+)
+
+
+def provenance(run: RunData) -> dict[str, Any]:
+    """Root attributes of one results.h5 that say where the numbers came from."""
+    entry: dict[str, Any] = {"run_dir": str(run.run_dir), "results": str(run.path)}
+    for key in PROVENANCE_KEYS:
+        entry[key] = run.attrs.get(key)
+    entry["simulator"] = run.simulator
+    entry["tasks"] = len(run.tasks)
+    return entry
+
+
+def _column_entry(stats: ColumnStats, exact: float | None, precision: str) -> dict[str, Any]:
+    ci = stats.variance_ci
+    heavy, heavy_reason = heavy_tail_check(stats)
+    entry: dict[str, Any] = {
+        "samples": stats.samples,
+        "mean": stats.mean,
+        "variance": stats.variance,
+        "variance_ci": list(ci) if ci else None,
+        "ln_variance": stats.ci.ln_variance if stats.ci else None,
+        "ln_variance_ci": list(stats.ci.ln_ci) if stats.ci else None,
+        "ln_variance_se": stats.ci.ln_se if stats.ci else None,
+        "bootstrap_method": stats.ci.method if stats.ci else None,
+        "kurtosis": stats.kurtosis,
+        "excess_kurtosis": stats.kurtosis - 3.0 if stats.kurtosis is not None else None,
+        "effective_sample_size": stats.effective_sample_size,
+        "max_share": stats.max_share,
+        "heavy_tail_warning": heavy,
+        "heavy_tail_reason": heavy_reason,
+        "precision_floor_flag": precision_floor_check(stats.variance, precision),
+        "exact": exact,
+        "exact_within_ci": bool(ci[0] <= exact <= ci[1]) if (ci and exact is not None) else None,
+    }
+    if stats.variance == 0.0:
+        entry["precision_floor_flag"] = True
+    return entry
+
+
+def task_entry(
+    task: TaskData,
+    precision: str,
+    seed: int,
+    confidence: float,
+    n_resamples: int,
+) -> dict[str, Any]:
+    """One element of summary["tasks"]."""
+    cols = column_stats(
+        task.grad, task_rng(seed, task.task_id), confidence=confidence, n_resamples=n_resamples
+    )
+    modifiers = theory.spec_modifiers(task.spec)
+    params = [int(p) for p in task.param_index]
+    col_entries = []
+    for p, st in zip(params, cols, strict=True):
+        exact = None
+        if not modifiers:
+            exact = theory.exact_variance(task.ansatz, task.cost, task.qubits, task.depth, p)
+        col = _column_entry(st, exact, precision)
+        col["param_index"] = p
+        col["deep_limit"] = theory.deep_limit(task.ansatz, task.cost, task.qubits, p)
+        col_entries.append(col)
+    first = (
+        col_entries[0]
+        if col_entries
+        else _column_entry(
+            ColumnStats(task.n_samples, None, None, None, None, None, None), None, precision
+        )
+    )
+    entry: dict[str, Any] = {
+        "task": task.task_id,
+        "ansatz": task.ansatz,
+        "cost": task.cost,
+        "qubits": task.qubits,
+        "depth": task.depth,
+        "family": task.family,
+        "depth_rule": task.depth_rule,
+        "samples": task.n_samples,
+        "samples_requested": task.samples_requested,
+        "param_index": params,
+    }
+    for key, value in first.items():
+        if key not in ("samples", "param_index"):
+            entry[key] = value
+    entry["precision"] = precision
+    entry["precision_floor"] = precision_floor(precision)
+    entry["modifiers"] = modifiers
+    notes = []
+    if task.samples_requested and task.n_samples < task.samples_requested:
+        notes.append(f"incomplete: {task.n_samples} of {task.samples_requested} samples")
+    if modifiers:
+        notes.append(f"{', '.join(modifiers)} set: no exact value and no theorem check")
+    if (
+        task.ansatz == "mcclean"
+        and entry.get("exact") is None
+        and entry.get("deep_limit") is not None
+        and task.depth < theory.DEEP_FACTOR * task.qubits
+    ):
+        notes.append(f"depth {task.depth} < {theory.DEEP_FACTOR}n: deep limit for comparison only")
+    entry["notes"] = notes
+    if len(col_entries) > 1:
+        entry["parameters"] = col_entries
+    entry["runs"] = sorted(set(task.sources))
+    return entry
+
+
+def family_fits(tasks: list[dict[str, Any]], confidence: float) -> list[dict[str, Any]]:
+    """Fit entries and verdicts for every family."""
+    families: dict[str, list[dict[str, Any]]] = {}
+    for t in tasks:
+        families.setdefault(t["family"], []).append(t)
+    out: list[dict[str, Any]] = []
+    for family, members in sorted(
+        families.items(), key=lambda kv: (kv[1][0]["ansatz"], kv[1][0]["cost"], kv[0])
+    ):
+        head = members[0]
+        points = [
+            FamilyPoint(
+                task=t["task"],
+                qubits=t["qubits"],
+                depth=t["depth"],
+                ln_variance=t.get("ln_variance"),
+                ln_se=t.get("ln_variance_se"),
+                heavy_tail=bool(t.get("heavy_tail_warning")),
+                at_floor=bool(t.get("precision_floor_flag")),
+            )
+            for t in members
+        ]
+        modifiers = sorted({m for t in members for m in t.get("modifiers", [])})
+        out.extend(
+            evaluate_family(
+                family,
+                head["ansatz"],
+                head["cost"],
+                str(head.get("depth_rule", head["depth"])),
+                points,
+                theory.theorem_for(head["ansatz"], head["cost"]),
+                modifiers,
+                confidence,
+            )
+        )
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types; NaN and ±inf become null (strict JSON has no such numbers)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

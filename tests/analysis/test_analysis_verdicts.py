@@ -1,0 +1,170 @@
+"""Family verdicts from synthetic data with known laws."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from conftest import SynthTask, normal_law, warmup_tasks, write_results
+
+from analysis.pipeline import build_summary
+
+
+def _verdicts(tmp_path: Path, tasks: list[SynthTask], **kw) -> dict[str, dict]:
+    write_results(tmp_path / "run", tasks, **kw)
+    summary = build_summary([tmp_path / "run"], n_resamples=500)
+    return {f["family"]: f for f in summary["fits"] if f["kind"] == "verdict"}
+
+
+def _family(ansatz: str, cost: str, sizes, variance, samples: int = 1000, **kw):
+    return [SynthTask(ansatz, cost, n, normal_law(variance), samples=samples, **kw) for n in sizes]
+
+
+def test_exact_warmup_variances_confirmed(tmp_path: Path) -> None:
+    v = _verdicts(tmp_path, warmup_tasks((2, 4, 6, 8, 10)))
+    glob, loc = v["product-global-L1"], v["product-local-L1"]
+    assert glob["verdict"] == "confirmed", glob["reason"]
+    assert glob["exact_rate_within_ci"] is True
+    assert abs(glob["rate"] - math.log(8 / 3)) < 0.1
+    assert loc["verdict"] == "confirmed", loc["reason"]
+    assert loc["exact_rate_within_ci"] is True
+    assert abs(loc["rate"] - 2.0) < 0.1
+
+
+def test_true_warmup_distributions_confirmed(tmp_path: Path) -> None:
+    """The real heavy-tailed warm-up gradients: heavy sizes are left out, not misread."""
+    v = _verdicts(tmp_path, warmup_tasks((2, 4, 6, 8, 10, 12), gaussian=False))
+    glob = v["product-global-L1"]
+    assert glob["verdict"] == "confirmed", glob["reason"]
+    assert any(e["reason"] == "heavy tails" for e in glob["excluded"])
+    assert v["product-local-L1"]["verdict"] == "confirmed"
+
+
+def test_wrong_law_contradicted(tmp_path: Path) -> None:
+    sizes = (2, 4, 6, 8, 10)
+    tasks = _family("product", "global", sizes, lambda n: 1 / (8 * n * n))
+    tasks += _family("product", "local", sizes, lambda n: 0.125 * 0.375 ** (n - 1))
+    tasks += _family("qcnn", "zout", sizes, lambda n: 0.5 * np.exp(-1.2 * n))
+    v = _verdicts(tmp_path, tasks)
+    for family in ("product-global-L1", "product-local-L1", "qcnn-zout-L1"):
+        assert v[family]["verdict"] == "contradicted", (family, v[family]["reason"])
+
+
+def test_wrong_rate_contradicted(tmp_path: Path) -> None:
+    """Exponential, as the theorem says, but with rate 1.5 instead of ln(8/3)."""
+    tasks = _family("product", "global", (2, 4, 6, 8), lambda n: 0.3 * np.exp(-1.5 * n))
+    v = _verdicts(tmp_path, tasks)["product-global-L1"]
+    assert v["verdict"] == "contradicted"
+    assert "outside" in v["reason"]
+
+
+def test_two_sizes_too_few(tmp_path: Path) -> None:
+    v = _verdicts(tmp_path, _family("alternating", "global", (4, 6), lambda n: 2.0**-n))
+    entry = v["alternating-global-L1"]
+    assert entry["verdict"] == "inconclusive"
+    assert entry["reason"].startswith("too few sizes")
+
+
+def test_huge_intervals_inconclusive(tmp_path: Path) -> None:
+    tasks = _family("alternating", "global", (2, 4, 6, 8), lambda n: np.exp(-0.05 * n), samples=20)
+    entry = _verdicts(tmp_path, tasks)["alternating-global-L1"]
+    assert entry["verdict"] == "inconclusive"
+    assert entry["reason"].startswith("intervals too wide"), entry["reason"]
+
+
+def test_no_theorem_still_fitted(tmp_path: Path) -> None:
+    write_results(tmp_path / "run", _family("mystery", "xx", (2, 3, 4, 5), lambda n: 3.0**-n))
+    summary = build_summary([tmp_path / "run"], n_resamples=300)
+    fits = [f for f in summary["fits"] if f["family"] == "mystery-xx-L1"]
+    verdict = next(f for f in fits if f["kind"] == "verdict")
+    assert verdict["verdict"] == "inconclusive"
+    assert verdict["reason"] == "no theorem for this family"
+    assert verdict["preferred_model"] == "exponential"
+    exp = next(f for f in fits if f["model"] == "exponential" and f["kind"] == "fit")
+    assert abs(exp["rate"] - math.log(3)) < 0.1
+
+
+def test_mcclean_shallow_polynomial_is_not_converged(tmp_path: Path) -> None:
+    tasks = [
+        SynthTask(
+            "mcclean",
+            "zz",
+            n,
+            normal_law(lambda n: 0.5 / n**2),
+            depth=n,
+            depth_rule="n",
+            samples=2000,
+        )
+        for n in (2, 4, 6, 8, 10)
+    ]
+    entry = _verdicts(tmp_path, tasks)["mcclean-zz-Ln"]
+    assert entry["verdict"] == "inconclusive"
+    assert entry["reason"].startswith("depth too small to have converged")
+
+
+def test_mcclean_deep_limit_confirmed(tmp_path: Path) -> None:
+    tasks = [
+        SynthTask(
+            "mcclean",
+            "zz",
+            n,
+            normal_law(lambda n: 2**n / (3 * (4**n - 1))),
+            depth=10 * n,
+            depth_rule="10*n",
+            samples=3000,
+        )
+        for n in (2, 4, 6, 8)
+    ]
+    write_results(tmp_path / "run", tasks)
+    summary = build_summary([tmp_path / "run"], n_resamples=500)
+    verdict = next(f for f in summary["fits"] if f["kind"] == "verdict")
+    assert verdict["verdict"] == "confirmed", verdict["reason"]
+    for t in summary["tasks"]:
+        assert t["exact"] == t["deep_limit"]
+    # Each 95 % interval misses with probability 0.05: 2+ misses of 4 has p ≈ 1.4 %.
+    assert sum(t["exact_within_ci"] for t in summary["tasks"]) >= 3
+
+
+def test_alternating_local_linear_depth_inconclusive(tmp_path: Path) -> None:
+    tasks = [
+        SynthTask(
+            "alternating", "local", n, normal_law(lambda n: 1 / n**2), depth=n, depth_rule="n"
+        )
+        for n in (4, 6, 8, 10)
+    ]
+    entry = _verdicts(tmp_path, tasks)["alternating-local-Ln"]
+    assert entry["verdict"] == "inconclusive"
+    assert "faster than log n" in entry["reason"]
+
+
+def test_noise_is_not_checked_against_noiseless_theorem(tmp_path: Path) -> None:
+    tasks = _family(
+        "product",
+        "local",
+        (2, 4, 6, 8),
+        lambda n: 1 / (8 * n * n),
+        spec_extra={"noise": {"depolarizing": 0.01}},
+    )
+    write_results(tmp_path / "run", tasks)
+    summary = build_summary([tmp_path / "run"], n_resamples=300)
+    verdict = next(f for f in summary["fits"] if f["kind"] == "verdict")
+    assert verdict["verdict"] == "inconclusive" and "noise" in verdict["reason"]
+    assert all(t["exact"] is None for t in summary["tasks"])
+
+
+def test_precision_floor_points_excluded(tmp_path: Path) -> None:
+    tasks = _family(
+        "product",
+        "global",
+        (2, 4, 6, 8, 10, 12),
+        lambda n: 1e-20 if n == 12 else 0.125 * 0.375 ** (n - 1),
+        samples=2000,
+    )
+    write_results(tmp_path / "run", tasks, precision="single")
+    summary = build_summary([tmp_path / "run"], n_resamples=300)
+    t12 = next(t for t in summary["tasks"] if t["qubits"] == 12)
+    assert t12["precision_floor_flag"] is True
+    verdict = next(f for f in summary["fits"] if f["kind"] == "verdict")
+    assert 12 not in verdict["sizes_used"]
+    assert verdict["verdict"] == "confirmed"
