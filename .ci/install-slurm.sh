@@ -12,6 +12,7 @@
 set -euo pipefail
 
 packages=(slurmctld slurmd slurm-client munge)
+export PATH="$PATH:/usr/sbin:/sbin"  # the daemons live in sbin
 
 # sbatch --version needs a slurm.conf; ask dpkg instead.
 slurm_version() {
@@ -38,10 +39,17 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# The packages' maintainer scripts would start munge/slurmctld/slurmd with the
+# default /etc config (there is none yet; the tests start their own daemons).
+# A policy-rc.d that says "no" (exit 101) stops that; ours is removed again.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -q
-# --no-install-recommends keeps out slurmdbd/mariadb and docs; the packages'
-# postinst may try to start the services, which fails harmlessly in a
-# container without systemd (policy-rc.d prevents it where present).
+# --no-install-recommends keeps out slurmdbd/mariadb and the docs
 $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"
 
 for cmd in slurmctld slurmd sbatch srun scontrol sinfo munged; do

@@ -24,7 +24,7 @@ from suite.provenance import provenance
 from suite.sampling import draw_samples
 from suite.simulator import Resolved, make_simulator, resolve, threads_per_rank
 from suite.spec import JobSpec, SpecError, load_spec, parse_spec
-from suite.store import ShardWriter, done_samples, merge, shard_path
+from suite.store import ShardWriter, done_samples, merge, quarantine_damaged, shard_path
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -47,7 +47,25 @@ class Unit:
 
 
 def log(message: str) -> None:
-    print(f"[bpsuite] {message}", file=sys.stderr, flush=True)
+    """One line on stderr, in one write so lines of several ranks don't interleave."""
+    sys.stderr.write(f"[bpsuite] {message}\n")
+    sys.stderr.flush()
+
+
+def check_launch(world: World, environ: dict[str, str] | None = None) -> None:
+    """Refuse N Slurm tasks that each see an MPI world of one (a PMI mismatch).
+
+    Each of them would compute every sample and write the same shard.
+    """
+    env = os.environ if environ is None else environ
+    step_tasks = env.get("SLURM_STEP_NUM_TASKS", "")
+    if world.size == 1 and step_tasks.isdigit() and int(step_tasks) > 1:
+        raise RunError(
+            f"srun started {step_tasks} tasks but each sees an MPI world of size 1: "
+            "mpi4py's MPI library does not speak this srun's PMI; launch with "
+            "`srun --mpi=pmi2 …` (or the plugin your MPI was built for: `srun --mpi=list`), "
+            f"or with `mpiexec -n {step_tasks} bpsuite run …` inside the allocation"
+        )
 
 
 def plan_units(spec: JobSpec, done: dict[str, np.ndarray]) -> list[Unit]:
@@ -220,6 +238,7 @@ def compute_units(
 
 def run(job_path: Path, out_dir: Path | None, world: World) -> int:
     """`bpsuite run`: the same call on every rank. Returns the exit status."""
+    check_launch(world)
     spec = world.agree(lambda: load_spec(job_path))
     run_dir = Path(out_dir) if out_dir is not None else Path("runs") / spec.name
     lock = RunLock(run_dir)
@@ -239,8 +258,15 @@ def run(job_path: Path, out_dir: Path | None, world: World) -> int:
 def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
     threads = threads_per_rank(world.local_size)
     resolved = world.agree(lambda: resolve(spec.simulator, threads))
-    scan = world.agree(lambda: done_samples(run_dir) if world.is_root else None)
-    done, attempt, warnings = world.bcast(scan)
+
+    def scan() -> tuple[dict[str, np.ndarray], int, list[str]] | None:
+        if not world.is_root:
+            return None
+        damaged = quarantine_damaged(run_dir)
+        done, attempt, warnings = done_samples(run_dir)
+        return done, attempt, damaged + warnings
+
+    done, attempt, warnings = world.bcast(world.agree(scan))
     units = plan_units(spec, done)
     mine = assign_units(units, world.size)[world.rank]
     total = sum(t.samples for t in spec.tasks)

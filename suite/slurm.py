@@ -189,7 +189,9 @@ class BatchOptions:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: fill in derived fields
-        set_(self, "job", _sbatch_path("job", Path(self.job)))
+        set_(self, "job", Path(self.job))  # only in shell lines, quoted: any characters
+        if not self.job.is_absolute():
+            raise SlurmOptionError("job", f"'{self.job}' must be an absolute path")
         if not isinstance(self.name, str) or not self.name:
             raise SlurmOptionError("job", f"{self.job}: name must be a non-empty string")
         set_(self, "out", _sbatch_path("--out", Path(self.out)))
@@ -210,11 +212,15 @@ class BatchOptions:
                 f"{self.partition!r} is not a partition name "
                 "(letters, digits, _ . + -; several separated by commas)",
             )
-        if self.analysis_partition is not None and \
-                not _SLURM_NAME_LIST.fullmatch(self.analysis_partition):
-            raise SlurmOptionError("--analysis-partition", f"{self.analysis_partition!r} is not "
-                                   "a partition name (letters, digits, _ . + -; several "
-                                   "separated by commas)")
+        if self.analysis_partition is not None and not _SLURM_NAME_LIST.fullmatch(
+            self.analysis_partition
+        ):
+            raise SlurmOptionError(
+                "--analysis-partition",
+                f"{self.analysis_partition!r} is not "
+                "a partition name (letters, digits, _ . + -; several "
+                "separated by commas)",
+            )
         if self.account is not None and not _SLURM_NAME.fullmatch(self.account):
             raise SlurmOptionError(
                 "--account", f"{self.account!r} is not an account name (letters, digits, _ . + -)"
@@ -250,7 +256,7 @@ class BatchOptions:
                 "mpiexec cannot bind one GPU per rank; use --launcher srun with --gpus-per-task",
             )
         if not isinstance(self.mpiexec, str) or not self.mpiexec.strip():
-            raise SlurmOptionError("--launcher", f"{self.mpiexec!r} is not an mpiexec command")
+            raise SlurmOptionError("--mpiexec", f"{self.mpiexec!r} is not an mpiexec command")
         m = self.max_restarts
         if isinstance(m, bool) or not isinstance(m, int) or m < 0:
             raise SlurmOptionError("--max-restarts", f"{m!r} is not a non-negative integer")
@@ -302,7 +308,7 @@ class BatchOptions:
             script_dir=script_dir,
             launcher=launcher,
             mpi=getattr(args, "mpi", DEFAULT_MPI),
-            mpiexec=default_mpiexec(python),
+            mpiexec=resolve_mpiexec(getattr(args, "mpiexec", None), python),
             max_restarts=getattr(args, "max_restarts", DEFAULT_MAX_RESTARTS),
             analysis_time=getattr(args, "analysis_time", DEFAULT_ANALYSIS_TIME),
             analysis_partition=getattr(args, "analysis_partition", None),
@@ -342,8 +348,11 @@ def resolve_python(value: str | None) -> str:
     return str(path)
 
 
-def default_mpiexec(python: str) -> str:
-    """The mpiexec next to the interpreter (the mpich wheel's) or the one on PATH."""
+def resolve_mpiexec(value: str | None, python: str) -> str:
+    """--mpiexec, else the one beside the interpreter (the mpich wheel's), else plain
+    "mpiexec" from the compute node's PATH (it must belong to the MPI mpi4py was built for)."""
+    if value:
+        return str(Path(value).expanduser().absolute()) if "/" in value else value
     beside = Path(python).parent / "mpiexec"
     return str(beside) if beside.is_file() else "mpiexec"
 
@@ -432,7 +441,9 @@ def _values(options: BatchOptions) -> dict[str, str]:
     )
     analysis_site = _directives(
         ("partition", options.analysis_partition or options.partition),
-        ("account", options.account), ("mem-per-cpu", options.mem_per_cpu))
+        ("account", options.account),
+        ("mem-per-cpu", options.mem_per_cpu),
+    )
     gpus = _directives(("gpus-per-task", options.gpus_per_task))
     return {
         "job_name": options.job_name,
@@ -541,6 +552,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="start the ranks with srun (default) or the environment's mpiexec",
     )
     g.add_argument(
+        "--mpiexec",
+        help="mpiexec for --launcher mpiexec (default: the one beside --python, else on PATH)",
+    )
+    g.add_argument(
         "--mpi",
         default=DEFAULT_MPI,
         help=f"srun --mpi plugin (default: {DEFAULT_MPI}, right for MPICH); "
@@ -556,6 +571,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--analysis-time",
         default=DEFAULT_ANALYSIS_TIME,
         help=f"time limit of the analysis job (default: {DEFAULT_ANALYSIS_TIME})",
+    )
+    g.add_argument(
+        "--analysis-partition",
+        help="partition of the analysis job (default: --partition)",
     )
     g = parser.add_argument_group("output")
     g.add_argument(

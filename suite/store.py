@@ -162,12 +162,75 @@ class TaskRows:
         return {name: np.concatenate(parts) for name, parts in self.columns.items()}
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def shard_damage(path: Path) -> str | None:
+    """Why a shard cannot be trusted, from its superblock alone, or None.
+
+    A reader in SWMR mode retries damaged metadata for a long time instead of
+    failing, so truncation (the usual damage of a killed job or a full disk)
+    is caught here first: the superblock (version 2 or 3, as written with
+    libver="latest") stores the end-of-file address, which a complete file
+    reaches.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(48)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    if len(head) < 44 or not head.startswith(HDF5_SIGNATURE):
+        return "not an HDF5 file"
+    if head[8] not in (2, 3) or head[9] != 8:
+        return f"superblock version {head[8]} with {head[9]}-byte offsets, not a bpsuite shard"
+    stored_eof = int.from_bytes(head[28:36], "little")
+    if size < stored_eof:
+        return f"truncated: {size} of {stored_eof} bytes"
+    return None
+
+
+def quarantine_damaged(run_dir: Path) -> list[str]:
+    """Move shards that cannot be read to DIR/shards/damaged/; one message each.
+
+    Called only while the run lock is held (no shard is being written), so
+    any shard that fails here is damaged for good; its samples are computed
+    again and nothing is deleted.
+    """
+    messages = []
+    for path in sorted((run_dir / "shards").glob("*.h5")):
+        damage = shard_damage(path)
+        if damage is None:
+            try:
+                with h5py.File(path, "r", libver="latest", swmr=True) as f:
+                    if f.attrs.get("schema") != SCHEMA:
+                        damage = f"schema {f.attrs.get('schema')!r}"
+                    else:
+                        for group in f["tasks"].values():
+                            group["sample"].shape  # noqa: B018 - reads the metadata
+            except (OSError, KeyError) as exc:
+                damage = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if damage is not None:
+            target = path.parent / "damaged" / path.name
+            target.parent.mkdir(exist_ok=True)
+            path.replace(target)
+            messages.append(
+                f"{path.name}: unreadable shard ({damage}); moved to "
+                f"shards/damaged/, its samples will be computed again"
+            )
+    return messages
+
+
 def read_shards(run_dir: Path) -> tuple[dict[str, TaskRows], list[dict[str, object]], list[str]]:
     """All readable rows and timing of every shard; plus warnings for unreadable ones."""
     tasks: dict[str, TaskRows] = {}
     timing: list[dict[str, object]] = []
     warnings: list[str] = []
     for path in sorted((run_dir / "shards").glob("*.h5")):
+        damage = shard_damage(path)
+        if damage is not None:
+            warnings.append(f"{path.name}: unreadable shard ({damage}); left out")
+            continue
         try:
             with h5py.File(path, "r", libver="latest", swmr=True) as f:
                 if f.attrs.get("schema") != SCHEMA:
@@ -189,9 +252,9 @@ def done_samples(run_dir: Path) -> tuple[dict[str, np.ndarray], int, list[str]]:
     """Sample indices already present per task, the next attempt number, warnings."""
     tasks, _, warnings = read_shards(run_dir)
     done = {tid: np.unique(rows.stacked()["sample"]) for tid, rows in tasks.items()}
-    attempts = [
+    attempts = [  # damaged shards count too: a new attempt never reuses a name
         int(m.group(2))
-        for p in (run_dir / "shards").glob("*.h5")
+        for p in (run_dir / "shards").glob("**/*.h5")
         if (m := SHARD_PATTERN.search(p.name))
     ]
     return done, (max(attempts) + 1 if attempts else 0), warnings

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,3 +46,26 @@ def bpsuite(
             f"{' '.join(command)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+COMPUTED = ("sample", "theta", "param_index", "grad", "cost", "axes")
+
+
+def computed_datasets(results: Path) -> dict[tuple[str, str], np.ndarray]:
+    """Every dataset of results.h5 that holds computed numbers (not timings)."""
+    with h5py.File(results) as f:
+        return {
+            (task, name): group[name][:]
+            for task, group in f["tasks"].items()
+            for name in COMPUTED
+            if name in group
+        }
+
+
+def assert_same_numbers(results: Path, reference: Path) -> None:
+    """Bit-for-bit equality of every computed dataset of two results.h5 files."""
+    got, want = computed_datasets(results), computed_datasets(reference)
+    assert got.keys() == want.keys()
+    for key, values in want.items():
+        assert got[key].dtype == values.dtype, key
+        assert np.array_equal(got[key], values), f"{key} differs"

@@ -1,0 +1,176 @@
+"""Runs that survive HPC life: kills, signals, corrupt shards, status while running.
+
+Each scenario interrupts a real MPI run, runs the same command again (at
+another rank count) and compares results.h5 with an uninterrupted run, bit
+for bit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from helpers import JOBS, REPO, assert_same_numbers, bpsuite, mpiexec
+from suite.parallel import world
+from suite.runner import EXIT_INTERRUPTED, run
+
+pytestmark = pytest.mark.mpi
+SMOKE = JOBS / "smoke.toml"
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("reference") / "run"
+    assert run(SMOKE, run_dir, world(use_mpi=False)) == 0
+    return run_dir / "results.h5"
+
+
+def batches_of_rank(run_dir, rank: int) -> int:
+    from suite.runner import assign_units, plan_units
+    from suite.spec import load_spec
+
+    spec = load_spec(SMOKE)
+    return len(assign_units(plan_units(spec, {}), 3)[rank])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_sigkill_at_random_point_then_resume_on_other_rank_count(tmp_path, reference, seed):
+    rng = np.random.default_rng(seed)
+    first, second = rng.choice([2, 3]), rng.choice([1, 2, 3])
+    victim = int(rng.integers(0, first))
+    # a point inside the victim's work: its k-th batch of at most 12
+    batch = int(rng.integers(1, 12))
+    run_dir = tmp_path / "run"
+    killed = bpsuite(
+        "run",
+        str(SMOKE),
+        "--out",
+        str(run_dir),
+        ranks=int(first),
+        env={"BPSUITE_FAULT": f"kill@{victim}:{batch}"},
+        check=False,
+        timeout=120,
+    )
+    assert killed.returncode != 0
+    assert not (run_dir / "results.h5").exists()
+    status = bpsuite("status", str(run_dir), "--check-complete", check=False)
+    assert status.returncode == 1 and "samples missing" in status.stdout
+    resumed = bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=int(second))
+    assert "attempt 1" in resumed.stderr
+    assert_same_numbers(run_dir / "results.h5", reference)
+
+
+def test_two_kills_in_a_row_then_resume(tmp_path, reference):
+    run_dir = tmp_path / "run"
+    for fault, ranks in (("kill@0:3", 2), ("kill@2:2", 3)):
+        result = bpsuite(
+            "run",
+            str(SMOKE),
+            "--out",
+            str(run_dir),
+            ranks=ranks,
+            env={"BPSUITE_FAULT": fault},
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode != 0
+    bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=2)
+    assert len(list((run_dir / "shards").glob("*.h5"))) == 2 + 3 + 2
+    assert_same_numbers(run_dir / "results.h5", reference)
+
+
+def test_sigterm_on_one_rank_stops_all_at_batch_boundary_with_exit_75(tmp_path, reference):
+    run_dir = tmp_path / "run"
+    result = bpsuite(
+        "run",
+        str(SMOKE),
+        "--out",
+        str(run_dir),
+        ranks=2,
+        env={"BPSUITE_FAULT": "term@1:2"},
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == EXIT_INTERRUPTED, result.stderr
+    assert "rank 1: stopped by SIGTERM after" in result.stderr
+    assert f"exit {EXIT_INTERRUPTED}" in result.stderr
+    assert not (run_dir / "results.h5").exists()
+    bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=1)
+    assert_same_numbers(run_dir / "results.h5", reference)
+
+
+def test_truncated_shard_is_reported_and_its_samples_recomputed(tmp_path, reference):
+    run_dir = tmp_path / "run"
+    bpsuite(
+        "run",
+        str(SMOKE),
+        "--out",
+        str(run_dir),
+        ranks=2,
+        env={"BPSUITE_FAULT": "kill@1:5"},
+        check=False,
+        timeout=120,
+    )
+    shard = run_dir / "shards" / "rank-00000-attempt-000.h5"
+    data = shard.read_bytes()
+    shard.write_bytes(data[: len(data) // 3])
+    resumed = bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=2)
+    assert "warning: rank-00000-attempt-000.h5: unreadable shard (truncated" in resumed.stderr
+    assert (run_dir / "shards" / "damaged" / "rank-00000-attempt-000.h5").exists()
+    assert_same_numbers(run_dir / "results.h5", reference)
+
+
+def test_signal_to_mpiexec_and_status_while_running(tmp_path, write_job):
+    """SIGUSR1 to the launcher (as Slurm sends before the time limit) stops the run.
+
+    While it runs, `bpsuite status` reads the shards being written (SWMR).
+    """
+    job = write_job(
+        'name = "long"\nseed = 3\nsamples = 200000\nbatch = 500\n'
+        '[[sweep]]\nansatz = "product"\ncost = "global"\nqubits = [10, 11]\n'
+    )
+    run_dir = tmp_path / "run"
+    command = [
+        mpiexec(),
+        "-n",
+        "2",
+        sys.executable,
+        "-m",
+        "suite.cli",
+        "run",
+        str(job),
+        "--out",
+        str(run_dir),
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        partial = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.5)
+            if not (run_dir / "job.toml").exists():
+                continue
+            out = bpsuite("status", str(run_dir), check=False).stdout
+            line = [x for x in out.splitlines() if x.startswith("all")]
+            if line and not line[0].split()[1].startswith("0/"):
+                partial = line[0]
+                break
+        assert partial is not None, "no progress seen while the run was going"
+        assert "results.h5: not yet" in partial
+        process.send_signal(signal.SIGUSR1)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    assert "stopped by SIGUSR1" in stderr
+    present = int(partial.split()[1].split("/")[0])
+    assert 0 < present < 400000
