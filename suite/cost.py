@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
+from qiskit_aer.library import SaveAmplitudesSquared, SaveExpectationValue
 
 NAMES = ("global", "local", "zz", "zout")
 LABEL = "v"
@@ -33,16 +34,15 @@ class Cost:
         """Append the save instruction of v to `qc` (in place)."""
         n = qc.num_qubits
         if self.name == "global":
-            qc.save_amplitudes_squared([0], label=LABEL)
-        elif self.name == "local":
-            terms = [("Z", [j], 1.0) for j in range(n)]
-            qc.save_expectation_value(
-                SparsePauliOp.from_sparse_list(terms, n), range(n), label=LABEL
-            )
+            qc.append(SaveAmplitudesSquared(n, [0], label=LABEL), qc.qubits)
+            return
+        if self.name == "local":
+            operator, qubits = self.observable(n, output_qubit), list(range(n))
         elif self.name == "zz":
-            qc.save_expectation_value(SparsePauliOp("ZZ"), [0, 1], label=LABEL)
+            operator, qubits = SparsePauliOp("ZZ"), [0, 1]
         else:
-            qc.save_expectation_value(SparsePauliOp("Z"), [output_qubit], label=LABEL)
+            operator, qubits = SparsePauliOp("Z"), [output_qubit]
+        qc.append(SaveExpectationValue(operator, label=LABEL), [qc.qubits[q] for q in qubits])
 
     def observable(self, n: int, output_qubit: int) -> SparsePauliOp:
         """v as an operator (for exports and reference computations)."""
