@@ -54,6 +54,22 @@ def _cmd_circuit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_archive(args: argparse.Namespace) -> int:
+    from suite.archive import archive
+
+    path = archive(Path(args.dir), Path(args.output) if args.output else None)
+    print(f"archive: {path}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from suite.archive import verify
+
+    identical, lines = verify(Path(args.target), per_task=args.samples)
+    print("\n".join(lines))
+    return 0 if identical else EXIT_FAILED
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from suite.info import info
 
@@ -102,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", required=True, type=int, help="sample index k")
     p.add_argument("--qasm3", action="store_true", help="OpenQASM 3 instead of 2.0")
     p.set_defaults(func=_cmd_circuit)
+
+    p = sub.add_parser("archive", help="pack a finished run with checksums and provenance")
+    p.add_argument("dir", help="run directory")
+    p.add_argument("-o", "--output", help="archive file (default: DIR.bpsuite.tar.gz)")
+    p.set_defaults(func=_cmd_archive)
+
+    p = sub.add_parser("verify", help="check an archive or run and recompute samples")
+    p.add_argument("target", help="archive (.tar.gz) or run directory")
+    p.add_argument("--samples", type=int, default=3, help="samples recomputed per task")
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("info", help="Aer devices and methods, MPI library, versions")
     p.set_defaults(func=_cmd_info)
