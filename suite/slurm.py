@@ -30,15 +30,22 @@ import shutil
 import string
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 EX_TEMPFAIL = 75
 """Exit code of an interrupted run (same as suite.runner.EXIT_INTERRUPTED)."""
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "slurm"
-"""The sbatch templates (the repository's top-level slurm/ directory)."""
+
+def _template_dir() -> Path:
+    checkout = Path(__file__).resolve().parents[1] / "slurm"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "bpsuite" / "slurm"  # pyproject data-files
+
+
+TEMPLATE_DIR = _template_dir()
+"""The sbatch templates: the checkout's top-level slurm/, or the installed copy."""
 
 SCRIPTS = {"sweep.sbatch": "sweep.sbatch.in", "analyze.sbatch": "analyze.sbatch.in"}
 """Rendered script name → template file name."""
@@ -317,20 +324,14 @@ class BatchOptions:
 
 
 def read_job_name(job: Path) -> str:
-    """The `name` of a job spec; SlurmOptionError if it is missing or unreadable."""
-    try:
-        with job.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SlurmOptionError("job", f"{job}: no such file") from None
-    except OSError as exc:
-        raise SlurmOptionError("job", f"{job}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SlurmOptionError("job", f"{job}: not valid TOML: {exc}") from None
-    name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise SlurmOptionError("job", f"{job}: no job name (a string `name = ...`)")
-    return name
+    """The `name` of a job spec, after validating the whole spec (SpecError if bad).
+
+    The memory check is left to the compute nodes: this node's memory says
+    nothing about theirs.
+    """
+    from suite.spec import load_spec
+
+    return load_spec(job, memory_bytes=sys.maxsize).name
 
 
 def resolve_python(value: str | None) -> str:

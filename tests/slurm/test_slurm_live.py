@@ -48,7 +48,10 @@ def when(value: str) -> datetime:
 
 def write_job(directory: Path, name: str = "fake") -> Path:
     job = directory / "job.toml"
-    job.write_text(f'name = "{name}"\nseed = 1\nsamples = 1\n')
+    job.write_text(
+        f'name = "{name}"\nseed = 1\nsamples = 1\n'
+        '[[sweep]]\nansatz = "product"\ncost = "local"\nqubits = 2\n'
+    )
     return job
 
 

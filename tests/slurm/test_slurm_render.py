@@ -17,9 +17,18 @@ import pytest
 
 from suite import slurm
 from suite.slurm import BatchOptions, SlurmOptionError, parse_time, render
+from suite.spec import SpecError
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = "/opt/env/bin/python"
+
+
+def job_text(name: str) -> str:
+    """A minimal valid job spec."""
+    return (
+        f'name = "{name}"\nseed = 1\nsamples = 1\n'
+        '[[sweep]]\nansatz = "product"\ncost = "local"\nqubits = 2\n'
+    )
 
 
 def options(**overrides) -> BatchOptions:
@@ -149,25 +158,30 @@ def test_bad_options_give_one_line_naming_the_option(overrides, expected):
 
 
 def test_job_file_problems_are_option_errors(tmp_path):
-    with pytest.raises(SlurmOptionError, match=r"^job: .*missing\.toml: no such file$"):
+    """The whole spec is validated (suite.spec) before anything is rendered."""
+    with pytest.raises(SpecError, match=r"missing\.toml: cannot read job file"):
         BatchOptions.from_args(parse([str(tmp_path / "missing.toml")]))
     broken = tmp_path / "broken.toml"
     broken.write_text("name = \n")
-    with pytest.raises(SlurmOptionError, match=r"^job: .*broken\.toml: not valid TOML"):
+    with pytest.raises(SpecError, match=r"broken\.toml: not valid TOML"):
         BatchOptions.from_args(parse([str(broken)]))
     nameless = tmp_path / "nameless.toml"
     nameless.write_text("seed = 1\n")
-    with pytest.raises(SlurmOptionError, match=r"^job: .*nameless\.toml: no job name"):
+    with pytest.raises(SpecError, match=r"nameless\.toml: name: missing"):
         BatchOptions.from_args(parse([str(nameless)]))
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text(job_text("x") + "colour = 1\n")
+    with pytest.raises(SpecError, match=r"unknown\.toml: sweep\[0\]\.colour: unknown key"):
+        BatchOptions.from_args(parse([str(unknown)]))
     job = tmp_path / "job.toml"
-    job.write_text('name = "x"\n')
+    job.write_text(job_text("x"))
     with pytest.raises(SlurmOptionError, match=r"^--python: '/nowhere/python' is neither"):
         BatchOptions.from_args(parse([str(job), "--python", "/nowhere/python"]))
 
 
 def test_defaults_from_the_command_line(tmp_path, monkeypatch):
     job = tmp_path / "job.toml"
-    job.write_text('name = "warm:up"\nseed = 1\n')
+    job.write_text(job_text("warm:up"))
     monkeypatch.chdir(tmp_path)
     opts = BatchOptions.from_args(parse(["job.toml"]))
     assert opts.job == job
@@ -201,7 +215,7 @@ def test_defaults_from_the_command_line(tmp_path, monkeypatch):
 
 
 def test_default_out_is_runs_slash_the_job_name(tmp_path, monkeypatch):
-    (tmp_path / "job.toml").write_text('name = "warmup"\n')
+    (tmp_path / "job.toml").write_text(job_text("warmup"))
     monkeypatch.chdir(tmp_path)
     opts = BatchOptions.from_args(parse(["job.toml"]))
     assert opts.out == tmp_path / "runs" / "warmup"
@@ -388,7 +402,7 @@ def test_exit_code_matches_the_runner():
 
 def test_run_writes_scripts_and_prints_paths(tmp_path, capsys):
     job = tmp_path / "job.toml"
-    job.write_text('name = "demo"\n')
+    job.write_text(job_text("demo"))
     code = slurm.run(
         parse(
             [
@@ -415,7 +429,7 @@ def test_run_writes_scripts_and_prints_paths(tmp_path, capsys):
 
 def test_submit_without_sbatch_is_an_option_error(tmp_path, monkeypatch):
     job = tmp_path / "job.toml"
-    job.write_text('name = "demo"\n')
+    job.write_text(job_text("demo"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(SlurmOptionError, match=r"^--submit: sbatch not found on PATH"):
         slurm.run(parse([str(job), "--out", str(tmp_path / "out"), "--submit"]))
@@ -433,7 +447,7 @@ def test_submit_chains_the_analysis_with_afterok(tmp_path, monkeypatch, capsys):
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     job = tmp_path / "job.toml"
-    job.write_text('name = "demo"\n')
+    job.write_text(job_text("demo"))
     assert slurm.run(parse([str(job), "--out", str(tmp_path / "out"), "--submit"])) == 0
     printed = capsys.readouterr().out
     assert re.search(r"^sweep job:\s+4711$", printed, re.M)
@@ -447,7 +461,7 @@ def test_submit_chains_the_analysis_with_afterok(tmp_path, monkeypatch, capsys):
 
 def test_cli_reports_a_bad_option_in_one_line(tmp_path):
     job = tmp_path / "job.toml"
-    job.write_text('name = "demo"\n')
+    job.write_text(job_text("demo"))
     result = subprocess.run(
         [sys.executable, "-m", "suite.cli", "slurm", str(job), "--time", "1:2:3:4"],
         capture_output=True,
