@@ -71,3 +71,12 @@ def test_error_on_one_rank_ends_all_ranks_with_one_line(tmp_path):
     # nothing computed is lost: rank 1's two batches are in its shard
     with h5py.File(run_dir / "shards" / "rank-00001-attempt-000.h5", "r", swmr=True) as f:
         assert sum(len(g["sample"]) for g in f["tasks"].values()) > 0
+
+
+def test_bad_spec_under_mpi_is_one_line_from_one_rank(tmp_path, write_job):
+    job = write_job((JOBS / "smoke.toml").read_text().replace("samples = 40", "samples = 0"))
+    out = tmp_path / "run"
+    result = bpsuite("run", str(job), "--out", str(out), ranks=3, check=False, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"bpsuite: error: {job}: samples: must be ≥ 1, got 0"
+    assert not out.exists()

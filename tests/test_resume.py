@@ -31,14 +31,6 @@ def reference(tmp_path_factory):
     return run_dir / "results.h5"
 
 
-def batches_of_rank(run_dir, rank: int) -> int:
-    from suite.runner import assign_units, plan_units
-    from suite.spec import load_spec
-
-    spec = load_spec(SMOKE)
-    return len(assign_units(plan_units(spec, {}), 3)[rank])
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_sigkill_at_random_point_then_resume_on_other_rank_count(tmp_path, reference, seed):
     rng = np.random.default_rng(seed)
@@ -63,6 +55,24 @@ def test_sigkill_at_random_point_then_resume_on_other_rank_count(tmp_path, refer
     assert status.returncode == 1 and "samples missing" in status.stdout
     resumed = bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=int(second))
     assert "attempt 1" in resumed.stderr
+    assert_same_numbers(run_dir / "results.h5", reference)
+
+
+def test_whole_job_killed_then_resume(tmp_path, reference):
+    """Every rank SIGKILLed at once (a node lost, `scancel -s KILL`), then run again."""
+    run_dir = tmp_path / "run"
+    killed = bpsuite(
+        "run",
+        str(SMOKE),
+        "--out",
+        str(run_dir),
+        ranks=3,
+        env={"BPSUITE_FAULT": "kill@0:4,kill@1:4,kill@2:4"},
+        check=False,
+        timeout=120,
+    )
+    assert killed.returncode != 0
+    bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=2)
     assert_same_numbers(run_dir / "results.h5", reference)
 
 
