@@ -73,7 +73,9 @@ def evaluate(
         binds[parameter] = values
     result = simulator.run(prepared.circuit, parameter_binds=[binds]).result()
     if not result.success:
-        raise RuntimeError(f"Aer failed on task {prepared.task.id}: {result.status}")
+        status = " ".join(str(result.status).split())
+        short = status if len(status) <= 300 else status[:300] + " …"
+        raise RuntimeError(f"Aer failed on task {prepared.task.id}: {short}")
     values = np.empty(points.shape[0])
     for i in range(points.shape[0]):
         v = result.data(i)[LABEL]

@@ -212,6 +212,12 @@ class _Validator:
         if not isinstance(table, dict):
             raise self.fail("simulator", "must be a table")
         self.unknown(table, SIMULATOR_KEYS, "simulator")
+        if table.get("method") == "stabilizer":
+            raise self.fail(
+                "simulator.method",
+                "'stabilizer' needs Clifford gate names, which this version does not "
+                "generate yet; use statevector or matrix_product_state",
+            )
         return SimulatorSpec(
             method=self.choice(table.get("method", "statevector"), "simulator.method", METHODS),
             device=self.choice(table.get("device", "auto"), "simulator.device", DEVICES),

@@ -45,6 +45,11 @@ BAD = [
         "simulator.method: unknown value 'exact'",
     ),
     ("qubits = [2, 4]", "qubits = []", "sweep[0].qubits: must not be an empty list"),
+    (
+        "qubits = [2, 4]",
+        'qubits = [2, 4]\n[simulator]\nmethod = "stabilizer"',
+        "simulator.method: 'stabilizer' needs Clifford gate names",
+    ),
     ('ansatz = "product"', 'ansatz = "mcclean"', "mcclean with n=2: 'depth' is missing"),
     ('ansatz = "product"', 'ansatz = "mcclean"\ndepth = "10*m"', "unknown name 'm'"),
     ('ansatz = "product"', 'ansatz = "mcclean"\ndepth = "n/3"', "not a whole number of layers"),
