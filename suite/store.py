@@ -61,26 +61,32 @@ def _root_attrs(f: h5py.File, kind: str, provenance: dict[str, object]) -> None:
         f.attrs[key] = value
 
 
-def _task_datasets(group: h5py.Group, task: Task, random_axes: bool, rows: int, chunk: int) -> None:
-    """Create a task's datasets with `rows` rows (resizable when rows == 0)."""
-    p, k = task.n_params, len(task.parameters)
-    grow = rows == 0
+ROW_DTYPES = {
+    "sample": np.int64,
+    "theta": np.float64,
+    "grad": np.float64,
+    "cost": np.float64,
+    "axes": np.int8,
+    "rank": np.int32,
+    "time_simulate": np.float64,
+}
 
-    def make(name, shape, dtype, **extra):
-        maxshape = (None, *shape[1:]) if grow else None
-        chunks = (chunk, *shape[1:]) if grow else None
+
+def _growing_datasets(group: h5py.Group, task: Task, random_axes: bool, chunk: int) -> None:
+    """Create a task's empty, resizable datasets (`sample` filled with −1)."""
+    widths = {"theta": task.n_params, "grad": len(task.parameters), "axes": task.n_params}
+    for name, dtype in ROW_DTYPES.items():
+        if name == "axes" and not random_axes:
+            continue
+        tail = (widths[name],) if name in widths else ()
         group.create_dataset(
-            name, shape=shape, maxshape=maxshape, dtype=dtype, chunks=chunks, **extra
+            name,
+            shape=(0, *tail),
+            maxshape=(None, *tail),
+            chunks=(chunk, *tail),
+            dtype=dtype,
+            **({"fillvalue": -1} if name == "sample" else {}),
         )
-
-    make("sample", (rows,), np.int64, fillvalue=-1)
-    make("theta", (rows, p), np.float64)
-    make("grad", (rows, k), np.float64)
-    make("cost", (rows,), np.float64)
-    if random_axes:
-        make("axes", (rows, p), np.int8)
-    make("rank", (rows,), np.int32)
-    make("time_simulate", (rows,), np.float64)
     group.create_dataset("param_index", data=np.asarray(task.parameters, dtype=np.int64))
 
 
@@ -103,7 +109,7 @@ class ShardWriter:
         for task in spec.tasks:
             group = tasks.create_group(task.id)
             _task_attrs(group, task)
-            _task_datasets(group, task, random_axes[task.id], rows=0, chunk=max(1, chunk))
+            _growing_datasets(group, task, random_axes[task.id], chunk=max(1, chunk))
         timing = self.file.create_group("timing")
         for name, dtype in TIMING_FIELDS.items():
             timing.create_dataset(name, shape=(1,), dtype=dtype)
