@@ -116,7 +116,8 @@ def _verdicts(summary: dict[str, Any]) -> list[str]:
         "### Fits",
         "",
         "ln Var = a − rate·n (exponential) or a − rate·ln n (polynomial), weighted by the "
-        "bootstrap variance of ln Var.",
+        "delta-method variance of the bias-corrected ln Var; the verdict's reason lists any "
+        "tension (evidence against the theorem at the confidence level but not at p < 0.001).",
         "",
         *_table(
             ["family", "model", "rate", "rate CI", "χ²/dof", "p", "AIC", "Akaike weight"], fits
@@ -212,13 +213,21 @@ def _sweeps(summary: dict[str, Any]) -> list[str]:
                 ", ".join(map(str, s["depths"])),
                 ", ".join(num(v) for v in s["variance"]),
                 num(s.get("deep_limit")),
+                ", ".join(num(z, 2) for z in s["deep_limit_z"]) if s.get("deep_limit_z") else "–",
+                num(s.get("converged_from_depth")),
                 f"{num(slope.get('slope'))} {interval(slope.get('slope_ci'))}" if slope else "–",
             ]
         )
     return [
         "## Depth sweeps",
         "",
-        *_table(["sweep", "depths", "Var", "deep limit", "d ln Var / dL"], rows),
+        "z = (ln Var − ln V∞)/se against the deep limit V∞; the limit is reached from the "
+        "smallest depth from which on every |z| < 3.29 (p ≥ 0.001).",
+        "",
+        *_table(
+            ["sweep", "depths", "Var", "deep limit", "z", "limit reached from L", "d ln Var / dL"],
+            rows,
+        ),
     ]
 
 

@@ -60,6 +60,8 @@ def _column_entry(stats: ColumnStats, exact: float | None, precision: str) -> di
         "ln_variance_ci": list(stats.ci.ln_ci) if stats.ci else None,
         "ln_variance_se": stats.ci.ln_se if stats.ci else None,
         "bootstrap_method": stats.ci.method if stats.ci else None,
+        "fit_ln_variance": stats.fit_ln_variance,
+        "fit_ln_se": stats.fit_ln_se,
         "kurtosis": stats.kurtosis,
         "excess_kurtosis": stats.kurtosis - 3.0 if stats.kurtosis is not None else None,
         "effective_sample_size": stats.effective_sample_size,
@@ -156,10 +158,11 @@ def family_fits(tasks: list[dict[str, Any]], confidence: float) -> list[dict[str
                 task=t["task"],
                 qubits=t["qubits"],
                 depth=t["depth"],
-                ln_variance=t.get("ln_variance"),
-                ln_se=t.get("ln_variance_se"),
+                ln_variance=t.get("fit_ln_variance"),
+                ln_se=t.get("fit_ln_se"),
                 heavy_tail=bool(t.get("heavy_tail_warning")),
                 at_floor=bool(t.get("precision_floor_flag")),
+                exact=t.get("exact"),
             )
             for t in members
         ]

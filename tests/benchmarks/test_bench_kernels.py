@@ -68,12 +68,20 @@ def test_parameter_draws(benchmark):
 def test_shard_append(benchmark, tmp_path):
     """Appending a batch to a SWMR shard, flush included."""
     task = SPEC.task("product-global-n10-L1")
-    writer = ShardWriter(tmp_path / "shard.h5", SPEC, {"job_name": "bench"},
-                         {t.id: t.ansatz == "mcclean" for t in SPEC.tasks}, chunk=200)
+    writer = ShardWriter(
+        tmp_path / "shard.h5",
+        SPEC,
+        {"job_name": "bench"},
+        {t.id: t.ansatz == "mcclean" for t in SPEC.tasks},
+        chunk=200,
+    )
     rows = 200
     columns = {
-        "theta": np.zeros((rows, task.n_params)), "grad": np.zeros((rows, 1)),
-        "cost": np.zeros(rows), "axes": None, "rank": np.zeros(rows, np.int32),
+        "theta": np.zeros((rows, task.n_params)),
+        "grad": np.zeros((rows, 1)),
+        "cost": np.zeros(rows),
+        "axes": None,
+        "rank": np.zeros(rows, np.int32),
         "time_simulate": np.zeros(rows),
     }
     counter = iter(range(10**9))
