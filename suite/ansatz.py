@@ -71,6 +71,9 @@ class Family:
     default_depth: str | None = None
     default_block: int | None = None
     costs: tuple[str, ...] = ("global", "local", "zz", "zout")
+    # A fixed gate that is not Clifford (None: with angles in {0, π/2, π, 3π/2} every
+    # circuit of the family is Clifford and Aer's stabilizer method can run it).
+    non_clifford: str | None = None
 
     def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
         """Validate family-specific keys; return the depth rule to use."""
@@ -139,6 +142,7 @@ class McClean(Family):
 
     name = "mcclean"
     random_axes = True
+    non_clifford = "a fixed RY(π/4) layer"
 
     def n_params(self, n: int, depth: int, block: int | None) -> int:
         return n * depth

@@ -165,7 +165,7 @@ def _recompute(run_dir: Path, per_task: int) -> list[TaskCheck]:
         family = FAMILIES[task.ansatz]
         new_theta, axes = draw_samples(spec.seed, task, picks, family.random_axes)
         result = gradient_batch(
-            prepare(task), make_simulator(resolved, task.qubits), new_theta, axes
+            prepare(task), make_simulator(resolved.for_task(task), task.qubits), new_theta, axes
         )
         checks.append(
             TaskCheck(

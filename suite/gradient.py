@@ -1,11 +1,16 @@
 """Parameter-shift gradients of a batch of samples in one simulator call.
 
 The kernel takes arrays and a simulator, never a communicator. For B samples
-and K differentiated parameters it binds B·(1 + 2K) points: per sample the
-unshifted angles (the cost) and θ ± π/2 e_k for every k. Aer runs them as
-one job through `AerSimulator.run(..., parameter_binds=...)` with a save
-instruction, which avoids EstimatorV2's post-processing that is quadratic in
-the number of parameter sets (qiskit-aer issue 2438).
+and K differentiated parameters it evaluates B·(1 + 2K) points: per sample
+the unshifted angles (the cost) and θ ± π/2 e_k for every k. Two engines, one
+Aer call per batch each, chosen by the simulator's method:
+
+* parametrized (statevector, matrix_product_state): the task's template runs
+  as one job through `AerSimulator.run(..., parameter_binds=...)` with a save
+  instruction, which avoids EstimatorV2's post-processing that is quadratic
+  in the number of parameter sets (qiskit-aer issue 2438);
+* stabilizer (`suite.clifford`): one bound circuit of Clifford gate names per
+  point, all sent in one `AerSimulator.run(circuits)`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit import QuantumCircuit
 
+from suite import clifford
 from suite.ansatz import FAMILIES, Template
 from suite.cost import LABEL, Cost, cost
 from suite.spec import Task
@@ -26,12 +32,26 @@ SHIFT = math.pi / 2
 
 @dataclass
 class PreparedTask:
-    """A task's template circuit with its cost attached, built once per rank."""
+    """What a rank builds once per task: the parametrized template with its cost
+    attached (statevector, matrix_product_state) or the Clifford plan
+    (stabilizer). `prepare` builds the one of the task's method; the other is
+    built on first use, if a caller runs the task on another method."""
 
     task: Task
-    template: Template
-    circuit: QuantumCircuit
+    template: Template | None
+    circuit: QuantumCircuit | None
     cost: Cost
+    clifford: clifford.CliffordPlan | None = None
+
+    def parametrized(self) -> tuple[Template, QuantumCircuit]:
+        if self.template is None or self.circuit is None:
+            self.template, self.circuit = _template(self.task)
+        return self.template, self.circuit
+
+    def clifford_plan(self) -> clifford.CliffordPlan:
+        if self.clifford is None:
+            self.clifford = clifford.plan(self.task)
+        return self.clifford
 
 
 @dataclass
@@ -41,13 +61,26 @@ class BatchResult:
     simulate_seconds: float
 
 
-def prepare(task: Task) -> PreparedTask:
+def _template(task: Task) -> tuple[Template, QuantumCircuit]:
     family = FAMILIES[task.ansatz]
     template = family.template(task)
     circuit = template.circuit.copy()
-    c = cost(task.cost, task.qubits)
-    c.attach(circuit, family.output_qubit(task.qubits))
-    return PreparedTask(task, template, circuit, c)
+    cost(task.cost, task.qubits).attach(circuit, family.output_qubit(task.qubits))
+    return template, circuit
+
+
+def prepare(task: Task) -> PreparedTask:
+    prepared = PreparedTask(task, None, None, cost(task.cost, task.qubits))
+    if task.method == "stabilizer":
+        prepared.clifford_plan()
+    else:
+        prepared.parametrized()
+    return prepared
+
+
+def simulator_method(simulator) -> str:
+    """The Aer method of a simulator ("automatic" when it was not set)."""
+    return str(getattr(simulator.options, "method", "automatic"))
 
 
 def shifted_points(theta: np.ndarray, param_index: tuple[int, ...]) -> np.ndarray:
@@ -68,10 +101,17 @@ def evaluate(
     structure: dict | None = None,
 ) -> np.ndarray:
     """Saved value v at each row of `points` (one simulator call)."""
-    binds = {prepared.template.theta[i]: points[:, i] for i in range(points.shape[1])}
+    if simulator_method(simulator) == "stabilizer":
+        if structure:
+            raise clifford.NotCliffordError(
+                f"task {prepared.task.id}: random axes have no stabilizer route"
+            )
+        return clifford.evaluate(prepared.clifford_plan(), simulator, points)
+    template, circuit = prepared.parametrized()
+    binds = {template.theta[i]: points[:, i] for i in range(points.shape[1])}
     for parameter, values in (structure or {}).items():
         binds[parameter] = values
-    result = simulator.run(prepared.circuit, parameter_binds=[binds]).result()
+    result = simulator.run(circuit, parameter_binds=[binds]).result()
     if not result.success:
         status = " ".join(str(result.status).split())
         short = status if len(status) <= 300 else status[:300] + " …"
@@ -89,12 +129,18 @@ def gradient_batch(
     theta: np.ndarray,
     axes: np.ndarray | None = None,
 ) -> BatchResult:
-    """Cost and parameter-shift gradient of every sample in `theta` (B, P)."""
+    """Cost and parameter-shift gradient of every sample in `theta` (B, P).
+
+    The engine follows the simulator's method: stabilizer → `suite.clifford`
+    (the angles must be multiples of π/2), anything else → the template.
+    """
     param_index = prepared.task.parameters
     repeats = 1 + 2 * len(param_index)
     points = shifted_points(theta, param_index)
-    structure = prepared.template.structure_values(
-        None if axes is None else np.repeat(axes, repeats, axis=0)
+    structure = (
+        {}
+        if axes is None
+        else prepared.parametrized()[0].structure_values(np.repeat(axes, repeats, axis=0))
     )
     start = time.perf_counter()
     values = evaluate(prepared, simulator, points, structure).reshape(len(theta), repeats)

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from suite.parallel import World
 from suite.provenance import provenance
 from suite.sampling import draw_samples
 from suite.simulator import Resolved, make_simulator, resolve, threads_per_rank
-from suite.spec import JobSpec, SpecError, load_spec, parse_spec
+from suite.spec import JobSpec, SpecError, Task, load_spec, parse_spec
 from suite.store import ShardWriter, done_samples, merge, quarantine_damaged, shard_path
 
 EXIT_OK = 0
@@ -68,15 +69,27 @@ def check_launch(world: World, environ: dict[str, str] | None = None) -> None:
         )
 
 
+def evaluation_weight(task: Task) -> float:
+    """Rough cost of one circuit evaluation, for balancing units across ranks.
+
+    Statevector / MPS: amplitudes × layers (2ⁿ · P/n). Stabilizer: Aer
+    converts ≈ P + n instructions per circuit at ≈ 8 µs each, and the local
+    cost's n single-qubit expectation values take ≈ 15 ns · n² (measured,
+    docs/large-n.md). One unit ≈ 1 ns either way, to a factor of about 2.
+    """
+    n = task.qubits
+    layers = max(1, task.n_params // n)
+    if task.method == "stabilizer":
+        return 8000.0 * (task.n_params + n) + 15.0 * n * n * (task.cost == "local")
+    return 2.0 ** min(n, 1000) * layers
+
+
 def plan_units(spec: JobSpec, done: dict[str, np.ndarray]) -> list[Unit]:
     """Split every task's missing samples into batches of the task's `batch`."""
     units = []
     for task in spec.tasks:
         missing = np.setdiff1d(np.arange(task.samples), done.get(task.id, np.empty(0, np.int64)))
-        # rough cost: evaluations × amplitudes × gates per qubit
-        per_sample = (
-            (1 + 2 * len(task.parameters)) * 2.0**task.qubits * max(1, task.n_params // task.qubits)
-        )
+        per_sample = (1 + 2 * len(task.parameters)) * evaluation_weight(task)
         for start in range(0, len(missing), task.batch):
             chunk = missing[start : start + task.batch]
             units.append(Unit(task.id, chunk, per_sample * len(chunk)))
@@ -179,7 +192,7 @@ def compute_units(
 ) -> RankReport:
     """This rank's loop: one Aer call and one shard append per unit."""
     prepared: dict[str, PreparedTask] = {}
-    simulators: dict[int, object] = {}
+    simulators: dict[tuple[str, int], object] = {}  # per (method, qubits)
     total = sum(len(u.samples) for u in units)
     done = 0
     simulate = io = 0.0
@@ -191,11 +204,12 @@ def compute_units(
         task = spec.task(unit.task_id)
         if task.id not in prepared:
             prepared[task.id] = prepare(task)
-        if task.qubits not in simulators:
-            simulators[task.qubits] = make_simulator(resolved, task.qubits, world.local_rank)
+        key = (task.method, task.qubits)
+        if key not in simulators:
+            simulators[key] = make_simulator(resolved.for_task(task), task.qubits, world.local_rank)
         random_axes = FAMILIES[task.ansatz].random_axes
         theta, axes = draw_samples(spec.seed, task, unit.samples, random_axes)
-        result = gradient_batch(prepared[task.id], simulators[task.qubits], theta, axes)
+        result = gradient_batch(prepared[task.id], simulators[key], theta, axes)
         simulate += result.simulate_seconds
         per_sample = result.simulate_seconds / len(unit.samples)
         columns = {
@@ -234,6 +248,14 @@ def compute_units(
                 f"{rate:.1f} samples/s, ETA {eta:.0f} s — {task.id}"
             )
     return RankReport(done, time.perf_counter() - start, simulate, io)
+
+
+def describe_methods(spec: JobSpec, resolved: Resolved) -> str:
+    """The job's method; for "auto", what it chose per task."""
+    if resolved.method != "auto":
+        return resolved.method
+    counts = Counter(task.method for task in spec.tasks)
+    return "auto (" + ", ".join(f"{m}: {c} task(s)" for m, c in sorted(counts.items())) + ")"
 
 
 def run(job_path: Path, out_dir: Path | None, world: World) -> int:
@@ -277,7 +299,8 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
         log(
             f"job '{spec.name}': {len(spec.tasks)} tasks, {total} samples, "
             f"{total - missing} already done; {world.size} rank(s) × {resolved.threads} "
-            f"thread(s), Aer {resolved.method}/{resolved.device}/{resolved.precision}, "
+            f"thread(s), Aer {describe_methods(spec, resolved)}/{resolved.device}/"
+            f"{resolved.precision}, "
             f"attempt {attempt}, out {run_dir}"
         )
     prov = provenance(spec, resolved.as_dict(), world.library, world.size)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from suite.spec import SimulatorSpec
+from suite.spec import SimulatorSpec, Task
 
 # Below this many qubits Aer parallelises over experiments rather than
 # within one statevector (Aer's own statevector_parallel_threshold).
@@ -43,12 +43,22 @@ def available_methods() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Resolved:
-    """The simulator a rank actually uses."""
+    """The simulator a rank actually uses.
+
+    `method` is the job's: "auto" stays "auto" here, because it is resolved
+    per task (`Task.method`, chosen in suite/spec.py); `for_task` gives the
+    settings of one task.
+    """
 
     method: str
     device: str
     precision: str
     threads: int
+
+    def for_task(self, task: Task) -> Resolved:
+        """This rank's settings for one task: its own method; stabilizer runs on CPU."""
+        device = "CPU" if task.method == "stabilizer" else self.device
+        return replace(self, method=task.method, device=device)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -62,33 +72,47 @@ class Resolved:
 def resolve(spec: SimulatorSpec, threads: int) -> Resolved:
     """Turn `auto` choices into concrete ones for this machine."""
     device = spec.device
-    if device == "auto":
+    if spec.method == "stabilizer":
+        device = "CPU"  # Aer's stabilizer method has no GPU path (spec.py refuses "GPU")
+    elif device == "auto":
         device = "GPU" if "GPU" in available_devices() else "CPU"
     elif device not in available_devices():
         raise RuntimeError(
             f'simulator.device = "{device}" but this Aer offers {", ".join(available_devices())}'
             " (install qiskit-aer-gpu on GPU nodes)"
         )
-    method = "statevector" if spec.method == "auto" else spec.method
-    return Resolved(method=method, device=device, precision=spec.precision, threads=threads)
+    return Resolved(method=spec.method, device=device, precision=spec.precision, threads=threads)
 
 
 def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
     """An AerSimulator for circuits of `qubits` qubits.
 
     Small circuits run one experiment per thread; large ones spread one
-    statevector over all threads. On GPU nodes each rank takes the GPU of
-    its local rank unless the launcher already restricted visibility.
+    statevector over all threads. Stabilizer circuits always run one
+    experiment per thread (a tableau of n ≤ a few thousand qubits gains
+    little from threads inside one experiment), on the CPU. On GPU nodes each
+    rank takes the GPU of its local rank unless the launcher already
+    restricted visibility. Pass `resolved.for_task(task)` for a task's own
+    method; a job-level "auto" here means statevector.
     """
     from qiskit_aer import AerSimulator
 
+    method = "statevector" if resolved.method == "auto" else resolved.method
     options: dict[str, object] = {
-        "method": resolved.method,
+        "method": method,
         "device": resolved.device,
         "precision": resolved.precision,
         "max_parallel_threads": resolved.threads,
         "seed_simulator": 0,
     }
+    if method == "stabilizer":
+        options["device"] = "CPU"
+        options["max_parallel_experiments"] = resolved.threads
+        # Aer 0.18's qubit truncation remaps a `pauli` gate on non-adjacent
+        # qubits wrongly (wrong ⟨Z_0⟩ after PauliGate("XX") on qubits 0, 2 of 3
+        # with qubit 1 dropped); the Clifford route emits such gates.
+        options["enable_truncation"] = False
+        return AerSimulator(**options)
     if qubits < PARALLEL_STATEVECTOR_QUBITS or resolved.device == "GPU":
         options["max_parallel_experiments"] = resolved.threads
     else:

@@ -70,6 +70,7 @@ class Task:
     block: int | None = None
     angles: str = "uniform"
     sweep: int = 0
+    method: str = "statevector"  # the Aer method of this task ("auto" resolved per task)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -212,19 +213,20 @@ class _Validator:
         if not isinstance(table, dict):
             raise self.fail("simulator", "must be a table")
         self.unknown(table, SIMULATOR_KEYS, "simulator")
-        if table.get("method") == "stabilizer":
-            raise self.fail(
-                "simulator.method",
-                "'stabilizer' needs Clifford gate names, which this version does not "
-                "generate yet; use statevector or matrix_product_state",
-            )
-        return SimulatorSpec(
+        spec = SimulatorSpec(
             method=self.choice(table.get("method", "statevector"), "simulator.method", METHODS),
             device=self.choice(table.get("device", "auto"), "simulator.device", DEVICES),
             precision=self.choice(
                 table.get("precision", "double"), "simulator.precision", PRECISIONS
             ),
         )
+        if spec.method == "stabilizer" and spec.device == "GPU":
+            raise self.fail(
+                "simulator.device",
+                '"GPU" with method = "stabilizer": Aer simulates stabilizer states on the '
+                'CPU only (use device = "auto" or "CPU")',
+            )
+        return spec
 
     def sweep(
         self,
@@ -331,7 +333,8 @@ class _Validator:
             raise self.fail(f"{where}.depth", f"'{rule}' gives depth {depth} at n={n}; must be ≥ 1")
         n_params = family.n_params(n=n, depth=depth, block=block)
         param_index = self.parameters(parameters, n_params, f"{where}.parameters", n, depth)
-        self.memory(n, simulator, f"{where}.qubits")
+        method = self.method(simulator.method, ansatz, cost, angles, where)
+        self.memory(n, method, simulator.precision, f"{where}.qubits")
         extras = f"-m{block}" if block is not None else ""
         extras += "" if angles == "uniform" else f"-{angles}"
         task_id = f"{ansatz}-{cost}-n{n}-L{depth}{extras}"
@@ -351,6 +354,7 @@ class _Validator:
             block=block,
             angles=angles,
             sweep=index,
+            method=method,
         )
 
     def parameters(
@@ -379,17 +383,52 @@ class _Validator:
             raise self.fail(where, f"repeated index in {values}")
         return tuple(result)
 
-    def memory(self, n: int, simulator: SimulatorSpec, where: str) -> None:
-        if simulator.method not in ("statevector", "auto"):
+    def method(self, method: str, ansatz: str, cost: str, angles: str, where: str) -> str:
+        """The Aer method of one task; "auto" picks stabilizer where it is exact."""
+        refusal = stabilizer_refusal(ansatz, cost, angles)
+        if method == "auto":
+            return "statevector" if refusal else "stabilizer"
+        if method == "stabilizer" and refusal:
+            key, problem = refusal
+            raise self.fail(f"{where}.{key}", problem)
+        return method
+
+    def memory(self, n: int, method: str, precision: str, where: str) -> None:
+        if method != "statevector":
             return
-        need = statevector_bytes(n, simulator.precision)
+        need = statevector_bytes(n, precision)
         if need > self.memory_bytes:
             raise self.fail(
                 where,
-                f"a {simulator.precision}-precision statevector of {n} qubits needs "
+                f"a {precision}-precision statevector of {n} qubits needs "
                 f"{format_bytes(need)}, more than this node's {format_bytes(self.memory_bytes)} "
-                '(use fewer qubits, or method = "matrix_product_state" / "stabilizer")',
+                '(use fewer qubits, or method = "matrix_product_state", or angles = '
+                '"clifford" with method = "stabilizer")',
             )
+
+
+# Costs the stabilizer route computes (suite/clifford.py, docs/large-n.md).
+STABILIZER_COSTS = ("global", "local", "zz", "zout")
+
+
+def stabilizer_refusal(ansatz: str, cost: str, angles: str) -> tuple[str, str] | None:
+    """Why Aer's stabilizer method cannot run a task: (sweep key, problem), or None."""
+    family = ansatz_mod.FAMILIES[ansatz]
+    if family.non_clifford:
+        return (
+            "ansatz",
+            f'method = "stabilizer" cannot simulate {ansatz}: it has {family.non_clifford}, '
+            "so its circuits are not Clifford at any angles",
+        )
+    if angles != "clifford":
+        return (
+            "angles",
+            f'method = "stabilizer" needs angles = "clifford" (got \'{angles}\'): other '
+            "angles make the rotations non-Clifford gates",
+        )
+    if cost not in STABILIZER_COSTS:
+        return ("cost", f"method = \"stabilizer\" cannot compute cost '{cost}'")
+    return None
 
 
 def statevector_bytes(n: int, precision: str) -> int:

@@ -42,7 +42,9 @@ qubits = 8
 
 def cone_plan(prepared):
     task = prepared.task
-    terms = cones.cost_terms(task.cost, task.qubits, FAMILIES[task.ansatz].output_qubit(task.qubits))
+    terms = cones.cost_terms(
+        task.cost, task.qubits, FAMILIES[task.ansatz].output_qubit(task.qubits)
+    )
     template = prepared.template
     return cones.plan(template.circuit, list(template.theta), template.structure, terms)
 
@@ -61,7 +63,12 @@ def test_cones_give_the_full_circuits_numbers(task, simulator):
     plan = cone_plan(prepared)
     structure = prepared.template.structure_values(axes)
     cost, grad, _ = cones.gradient_batch(
-        plan, simulator, theta, task.parameters, structure, prepared.cost.offset,
+        plan,
+        simulator,
+        theta,
+        task.parameters,
+        structure,
+        prepared.cost.offset,
         prepared.cost.scale,
     )
     np.testing.assert_allclose(cost, full.cost, rtol=0, atol=1e-14)

@@ -48,7 +48,18 @@ BAD = [
     (
         "qubits = [2, 4]",
         'qubits = [2, 4]\n[simulator]\nmethod = "stabilizer"',
-        "simulator.method: 'stabilizer' needs Clifford gate names",
+        'sweep[0].angles: method = "stabilizer" needs angles = "clifford"',
+    ),
+    (
+        'ansatz = "product"\ncost = ["global", "local"]\nqubits = [2, 4]',
+        'ansatz = "mcclean"\ncost = "zz"\nqubits = [2, 4]\ndepth = 2\nangles = "clifford"'
+        '\n[simulator]\nmethod = "stabilizer"',
+        'sweep[0].ansatz: method = "stabilizer" cannot simulate mcclean: it has a fixed RY(π/4)',
+    ),
+    (
+        "qubits = [2, 4]",
+        'qubits = [2, 4]\nangles = "clifford"\n[simulator]\nmethod = "stabilizer"\ndevice = "GPU"',
+        'simulator.device: "GPU" with method = "stabilizer"',
     ),
     ('ansatz = "product"', 'ansatz = "mcclean"', "mcclean with n=2: 'depth' is missing"),
     ('ansatz = "product"', 'ansatz = "mcclean"\ndepth = "10*m"', "unknown name 'm'"),
