@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit import QuantumCircuit
 
-from suite import clifford
+from suite import clifford, cones
 from suite.ansatz import FAMILIES, Template
 from suite.cost import LABEL, Cost, cost
 from suite.spec import Task
@@ -42,6 +42,7 @@ class PreparedTask:
     circuit: QuantumCircuit | None
     cost: Cost
     clifford: clifford.CliffordPlan | None = None
+    cones: cones.ConePlan | None = None  # statevector tasks whose light cones pay off
 
     def parametrized(self) -> tuple[Template, QuantumCircuit]:
         if self.template is None or self.circuit is None:
@@ -74,8 +75,28 @@ def prepare(task: Task) -> PreparedTask:
     if task.method == "stabilizer":
         prepared.clifford_plan()
     else:
-        prepared.parametrized()
+        template, _ = prepared.parametrized()
+        if task.method == "statevector":
+            prepared.cones = cone_plan(task, template)
     return prepared
+
+
+def cone_plan(task: Task, template: Template) -> cones.ConePlan | None:
+    """The light cones of a local cost, when they beat the full circuit (else None)."""
+    terms = cones.cost_terms(
+        task.cost, task.qubits, FAMILIES[task.ansatz].output_qubit(task.qubits)
+    )
+    if terms is None:
+        return None
+    plan = cones.plan(template.circuit, list(template.theta), template.structure, terms)
+    gates = len(template.circuit.data)
+    return plan if cones.worth_it(plan, task.qubits, gates, task.parameters) else None
+
+
+def statevector_width(task: Task) -> int:
+    """Qubits of the widest statevector a statevector task simulates (cones or all n)."""
+    plan = cone_plan(task, FAMILIES[task.ansatz].template(task))
+    return task.qubits if plan is None else plan.width
 
 
 def simulator_method(simulator) -> str:
@@ -132,9 +153,18 @@ def gradient_batch(
     """Cost and parameter-shift gradient of every sample in `theta` (B, P).
 
     The engine follows the simulator's method: stabilizer → `suite.clifford`
-    (the angles must be multiples of π/2), anything else → the template.
+    (the angles must be multiples of π/2); statevector with a local cost whose
+    light cones pay off → `suite.cones`; anything else → the template.
     """
     param_index = prepared.task.parameters
+    if prepared.cones is not None and simulator_method(simulator) == "statevector":
+        template = prepared.parametrized()[0]
+        structure = {} if axes is None else template.structure_values(axes)
+        c = prepared.cost
+        cost_values, grad, seconds = cones.gradient_batch(
+            prepared.cones, simulator, theta, param_index, structure, c.offset, c.scale
+        )
+        return BatchResult(cost_values, grad, seconds)
     repeats = 1 + 2 * len(param_index)
     points = shifted_points(theta, param_index)
     structure = (

@@ -334,12 +334,11 @@ class _Validator:
         n_params = family.n_params(n=n, depth=depth, block=block)
         param_index = self.parameters(parameters, n_params, f"{where}.parameters", n, depth)
         method = self.method(simulator.method, ansatz, cost, angles, where)
-        self.memory(n, method, simulator.precision, f"{where}.qubits")
         extras = f"-m{block}" if block is not None else ""
         extras += "" if angles == "uniform" else f"-{angles}"
         task_id = f"{ansatz}-{cost}-n{n}-L{depth}{extras}"
         family_id = f"{ansatz}-{cost}-L{rule.replace(' ', '')}{extras}"
-        return Task(
+        task = Task(
             id=task_id,
             ansatz=ansatz,
             cost=cost,
@@ -356,6 +355,8 @@ class _Validator:
             sweep=index,
             method=method,
         )
+        self.memory(task, simulator.precision, f"{where}.qubits")
+        return task
 
     def parameters(
         self, value: Any, n_params: int, where: str, n: int, depth: int
@@ -393,14 +394,22 @@ class _Validator:
             raise self.fail(f"{where}.{key}", problem)
         return method
 
-    def memory(self, n: int, method: str, precision: str, where: str) -> None:
-        if method != "statevector":
+    def memory(self, task: Task, precision: str, where: str) -> None:
+        """A statevector task must fit: all n qubits, or its widest light cone."""
+        if task.method != "statevector":
             return
-        need = statevector_bytes(n, precision)
+        n = task.qubits
+        if statevector_bytes(n, precision) <= self.memory_bytes:
+            return
+        from suite.gradient import statevector_width  # builds the circuit: only when needed
+
+        width = statevector_width(task)
+        need = statevector_bytes(width, precision)
         if need > self.memory_bytes:
+            cones = f" (its widest light cone has {width})" if width < n else ""
             raise self.fail(
                 where,
-                f"a {precision}-precision statevector of {n} qubits needs "
+                f"a {precision}-precision statevector of {n} qubits{cones} needs "
                 f"{format_bytes(need)}, more than this node's {format_bytes(self.memory_bytes)} "
                 '(use fewer qubits, or method = "matrix_product_state", or angles = '
                 '"clifford" with method = "stabilizer")',

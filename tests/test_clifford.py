@@ -268,9 +268,10 @@ def test_auto_picks_stabilizer_per_task_where_it_is_exact():
         "qcnn-zout-n8-L3-clifford": "stabilizer",
     }
     # the statevector memory check still applies to tasks that auto sends to statevector
+    # (a global cost: a local one would fit through its light cones, suite/cones.py)
     with pytest.raises(SpecError, match=r"sweep\[0\]\.qubits: a double-precision statevector"):
         parse_spec(
-            job(sweep(ansatz="product", cost="local", qubits=40), method="auto"),
+            job(sweep(ansatz="product", cost="global", qubits=40), method="auto"),
             "auto.toml",
             memory_bytes=1 << 30,
         )

@@ -10,7 +10,7 @@ from suite.ansatz import FAMILIES
 from suite.gradient import gradient_batch, prepare
 from suite.sampling import draw_samples
 from suite.simulator import Resolved, make_simulator
-from suite.spec import parse_spec
+from suite.spec import SpecError, parse_spec
 
 SPEC = parse_spec("""
 name = "cones"
@@ -96,3 +96,61 @@ def test_work_model_prefers_cones_only_where_they_pay():
         "product-local-n20-L1": True,
         "qcnn-zout-n16-L4": False,  # the QCNN funnels every qubit into its output
     }
+
+
+LARGE = """
+name = "large-local"
+seed = 1791
+samples = 1500
+batch = 500
+[[sweep]]
+ansatz = "product"
+cost = "local"
+qubits = [32, 128]
+"""
+
+
+def test_local_cost_far_beyond_a_statevector_matches_the_exact_variance(tmp_path):
+    """Product ansatz, uniform angles, n = 32 and 128: only light cones are simulated.
+
+    g = ∂C_L/∂θ_1 = sin θ_1/(2n) exactly, so every sample is checked to rounding,
+    and Var = 1/(8n²) with E[g⁴] = (3/8)/(16n⁴): the sample variance of S draws
+    has standard error sqrt((E[g⁴] − Var²)/S); two checks at Z = 4.
+    """
+    from suite.parallel import world
+    from suite.runner import run
+
+    job = tmp_path / "job.toml"
+    job.write_text(LARGE)
+    assert run(job, tmp_path / "run", world(use_mpi=False)) == 0
+    import h5py
+
+    with h5py.File(tmp_path / "run" / "results.h5") as f:
+        for n in (32, 128):
+            group = f["tasks"][f"product-local-n{n}-L1"]
+            theta, grad, cost = group["theta"][:], group["grad"][:, 0], group["cost"][:]
+            np.testing.assert_allclose(grad, np.sin(theta[:, 0]) / (2 * n), rtol=0, atol=1e-14)
+            exact_cost = 1 - np.mean(np.cos(theta / 2) ** 2, axis=1)
+            np.testing.assert_allclose(cost, exact_cost, rtol=0, atol=1e-12)
+            second, fourth = 1 / (8 * n**2), (3 / 8) / (16 * n**4)
+            error = np.sqrt((fourth - second**2) / len(grad))
+            assert abs(np.var(grad, ddof=1) - second) <= 4 * error
+
+
+def test_memory_check_counts_the_widest_light_cone():
+    text = (
+        'name = "m"\nseed = 1\nsamples = 1\n[[sweep]]\nansatz = "{a}"\ncost = "{c}"\n'
+        "qubits = 40\ndepth = {d}\n"
+    )
+    memory = 24 << 30
+    shallow = parse_spec(
+        text.format(a="alternating", c="local", d='"ceil(log2(n))"'), memory_bytes=memory
+    )
+    assert shallow.tasks[0].qubits == 40
+    with pytest.raises(SpecError, match=r"statevector of 40 qubits needs 32 TiB"):
+        parse_spec(text.format(a="mcclean", c="zz", d=40), memory_bytes=memory)
+    deep = text.replace("qubits = 40", "qubits = 60").format(a="alternating", c="local", d=20)
+    with pytest.raises(SpecError, match=r"of 60 qubits \(its widest light cone has 40\) needs"):
+        parse_spec(deep, memory_bytes=memory)
+    with pytest.raises(SpecError, match=r"statevector of 40 qubits needs 32 TiB"):
+        parse_spec(text.format(a="alternating", c="global", d=2), memory_bytes=memory)
