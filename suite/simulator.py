@@ -104,14 +104,16 @@ def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
         "precision": resolved.precision,
         "max_parallel_threads": resolved.threads,
         "seed_simulator": 0,
+        # Aer's qubit truncation (dropping idle qubits) mis-maps operators:
+        # a subsystem save_expectation_value (qiskit-aer issue 2442, open) and
+        # a `pauli` gate on non-adjacent qubits (found here: wrong ⟨Z_0⟩ after
+        # PauliGate("XX") on qubits 0, 2 of 3). Our circuits have no idle qubit
+        # to drop, so truncation only adds risk.
+        "enable_truncation": False,
     }
     if method == "stabilizer":
         options["device"] = "CPU"
         options["max_parallel_experiments"] = resolved.threads
-        # Aer 0.18's qubit truncation remaps a `pauli` gate on non-adjacent
-        # qubits wrongly (wrong ⟨Z_0⟩ after PauliGate("XX") on qubits 0, 2 of 3
-        # with qubit 1 dropped); the Clifford route emits such gates.
-        options["enable_truncation"] = False
         return AerSimulator(**options)
     if qubits < PARALLEL_STATEVECTOR_QUBITS or resolved.device == "GPU":
         options["max_parallel_experiments"] = resolved.threads

@@ -137,3 +137,22 @@ def test_qcnn_output_qubit_is_last_survivor():
         levels = FAMILIES["qcnn"].levels(n)
         survivors = levels[-1]
         assert len(survivors) == 2 and survivors[-1] == n - 1
+
+
+def test_simulator_is_immune_to_aer_truncation_bug():
+    """qiskit-aer issue 2442: with idle qubits, a subsystem save_expectation_value
+    returned ⟨Z_11⟩ ≈ 0 instead of 1 under Aer's default qubit truncation."""
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import SparsePauliOp
+    from qiskit_aer.library import SaveExpectationValue
+
+    circuit = QuantumCircuit(12)
+    circuit.h(0)
+    for target in (3, 5, 4, 8, 9, 10):
+        circuit.cx(0, target)
+    circuit.cx(5, 11)
+    circuit.cx(10, 11)
+    circuit.append(SaveExpectationValue(SparsePauliOp("Z"), label="z"), [circuit.qubits[11]])
+    for method in ("statevector", "stabilizer"):
+        simulator = make_simulator(Resolved(method, "CPU", "double", 1), 12)
+        assert simulator.run(circuit).result().data(0)["z"] == pytest.approx(1.0, abs=1e-12)
