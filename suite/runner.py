@@ -84,6 +84,20 @@ def evaluation_weight(task: Task) -> float:
     return 2.0 ** min(n, 1000) * layers
 
 
+def engine_description(prepared: PreparedTask) -> str:
+    """How a task is simulated, for the log."""
+    task = prepared.task
+    if task.method == "stabilizer":
+        return f"stabilizer (Clifford circuits of {task.qubits} qubits)"
+    if prepared.cones is not None:
+        groups = len(prepared.cones.terms)
+        return (
+            f"{task.method} on light cones ({groups} circuits of at most "
+            f"{prepared.cones.width} qubits instead of {task.qubits})"
+        )
+    return f"{task.method} ({task.qubits} qubits)"
+
+
 def plan_units(spec: JobSpec, done: dict[str, np.ndarray]) -> list[Unit]:
     """Split every task's missing samples into batches of the task's `batch`."""
     units = []
@@ -204,6 +218,8 @@ def compute_units(
         task = spec.task(unit.task_id)
         if task.id not in prepared:
             prepared[task.id] = prepare(task)
+            if world.is_root:
+                log(f"{task.id}: {engine_description(prepared[task.id])}")
         key = (task.method, task.qubits)
         if key not in simulators:
             simulators[key] = make_simulator(resolved.for_task(task), task.qubits, world.local_rank)
