@@ -24,6 +24,14 @@ pytestmark = pytest.mark.mpi
 SMOKE = JOBS / "smoke.toml"
 
 
+def run_smoke(run_dir, ranks: int, fault: str | None = None, check: bool = True):
+    """`bpsuite run jobs/smoke.toml` under mpiexec, optionally with an injected fault."""
+    env = {"BPSUITE_FAULT": fault} if fault else None
+    return bpsuite(
+        "run", str(SMOKE), "--out", str(run_dir), ranks=ranks, env=env, check=check, timeout=120
+    )
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("reference") / "run"
@@ -39,21 +47,12 @@ def test_sigkill_at_random_point_then_resume_on_other_rank_count(tmp_path, refer
     # a point inside the victim's work: its k-th batch of at most 12
     batch = int(rng.integers(1, 12))
     run_dir = tmp_path / "run"
-    killed = bpsuite(
-        "run",
-        str(SMOKE),
-        "--out",
-        str(run_dir),
-        ranks=int(first),
-        env={"BPSUITE_FAULT": f"kill@{victim}:{batch}"},
-        check=False,
-        timeout=120,
-    )
+    killed = run_smoke(run_dir, int(first), f"kill@{victim}:{batch}", check=False)
     assert killed.returncode != 0
     assert not (run_dir / "results.h5").exists()
     status = bpsuite("status", str(run_dir), "--check-complete", check=False)
     assert status.returncode == 1 and "samples missing" in status.stdout
-    resumed = bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=int(second))
+    resumed = run_smoke(run_dir, int(second))
     assert "attempt 1" in resumed.stderr
     assert_same_numbers(run_dir / "results.h5", reference)
 
@@ -61,36 +60,18 @@ def test_sigkill_at_random_point_then_resume_on_other_rank_count(tmp_path, refer
 def test_whole_job_killed_then_resume(tmp_path, reference):
     """Every rank SIGKILLed at once (a node lost, `scancel -s KILL`), then run again."""
     run_dir = tmp_path / "run"
-    killed = bpsuite(
-        "run",
-        str(SMOKE),
-        "--out",
-        str(run_dir),
-        ranks=3,
-        env={"BPSUITE_FAULT": "kill@0:4,kill@1:4,kill@2:4"},
-        check=False,
-        timeout=120,
-    )
+    killed = run_smoke(run_dir, 3, "kill@0:4,kill@1:4,kill@2:4", check=False)
     assert killed.returncode != 0
-    bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=2)
+    run_smoke(run_dir, 2)
     assert_same_numbers(run_dir / "results.h5", reference)
 
 
 def test_two_kills_in_a_row_then_resume(tmp_path, reference):
     run_dir = tmp_path / "run"
     for fault, ranks in (("kill@0:3", 2), ("kill@2:2", 3)):
-        result = bpsuite(
-            "run",
-            str(SMOKE),
-            "--out",
-            str(run_dir),
-            ranks=ranks,
-            env={"BPSUITE_FAULT": fault},
-            check=False,
-            timeout=120,
-        )
+        result = run_smoke(run_dir, ranks, fault, check=False)
         assert result.returncode != 0
-    bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=2)
+    run_smoke(run_dir, 2)
     # the killed ranks' shards of attempts 0 and 1, and both of attempt 2 (the
     # launcher may kill the other ranks before they even create their shard, or
     # mid-write, when the next attempt moves it to shards/damaged/)
@@ -107,40 +88,22 @@ def test_two_kills_in_a_row_then_resume(tmp_path, reference):
 
 def test_sigterm_on_one_rank_stops_all_at_batch_boundary_with_exit_75(tmp_path, reference):
     run_dir = tmp_path / "run"
-    result = bpsuite(
-        "run",
-        str(SMOKE),
-        "--out",
-        str(run_dir),
-        ranks=2,
-        env={"BPSUITE_FAULT": "term@1:2"},
-        check=False,
-        timeout=120,
-    )
+    result = run_smoke(run_dir, 2, "term@1:2", check=False)
     assert result.returncode == EXIT_INTERRUPTED, result.stderr
     assert "rank 1: stopped by SIGTERM after" in result.stderr
     assert f"exit {EXIT_INTERRUPTED}" in result.stderr
     assert not (run_dir / "results.h5").exists()
-    bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=1)
+    run_smoke(run_dir, 1)
     assert_same_numbers(run_dir / "results.h5", reference)
 
 
 def test_truncated_shard_is_reported_and_its_samples_recomputed(tmp_path, reference):
     run_dir = tmp_path / "run"
-    bpsuite(
-        "run",
-        str(SMOKE),
-        "--out",
-        str(run_dir),
-        ranks=2,
-        env={"BPSUITE_FAULT": "kill@1:5"},
-        check=False,
-        timeout=120,
-    )
+    run_smoke(run_dir, 2, "kill@1:5", check=False)
     shard = run_dir / "shards" / "rank-00001-attempt-000.h5"
     data = shard.read_bytes()
     shard.write_bytes(data[: len(data) // 3])
-    resumed = bpsuite("run", str(SMOKE), "--out", str(run_dir), ranks=2)
+    resumed = run_smoke(run_dir, 2)
     assert "warning: rank-00001-attempt-000.h5: unreadable shard (truncated" in resumed.stderr
     assert (run_dir / "shards" / "damaged" / "rank-00001-attempt-000.h5").exists()
     assert_same_numbers(run_dir / "results.h5", reference)
