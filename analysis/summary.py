@@ -118,6 +118,9 @@ def task_entry(
         "samples_requested": task.samples_requested,
         "param_index": params,
     }
+    for key in ("theorem", "observable", "options"):  # users' circuits: what the sweep said
+        if task.spec.get(key):
+            entry[key] = task.spec[key]
     for key, value in first.items():
         if key not in ("samples", "param_index"):
             entry[key] = value
@@ -137,14 +140,62 @@ def task_entry(
     ):
         notes.append(f"depth {task.depth} < {theory.DEEP_FACTOR}n: deep limit for comparison only")
     entry["notes"] = notes
+    entry.update(loss_entry(task, precision, seed, confidence, n_resamples))
     if len(col_entries) > 1:
         entry["parameters"] = col_entries
     entry["runs"] = sorted(set(task.sources))
     return entry
 
 
+def loss_entry(
+    task: TaskData, precision: str, seed: int, confidence: float, n_resamples: int
+) -> dict[str, Any]:
+    """The cost's own statistics: loss concentration goes with vanishing gradients
+    (Arrasmith et al., Quantum Sci. Technol. 7, 045015 (2022)), so the loss is analysed
+    like a gradient column. A bootstrap stream of its own keeps the gradient's numbers."""
+    if task.cost_values is None:
+        return {}
+    (stats,) = column_stats(
+        task.cost_values[:, None],
+        task_rng(seed, task.task_id + "/loss"),
+        confidence=confidence,
+        n_resamples=n_resamples,
+    )
+    column = _column_entry(stats, None, precision)
+    entry = {f"loss_{key}": column[key] for key in LOSS_KEYS}
+    entry["loss_variance_ci"] = column["variance_ci"]
+    return entry
+
+
+LOSS_KEYS = (
+    "mean",
+    "variance",
+    "ln_variance_ci",
+    "fit_ln_variance",
+    "fit_ln_se",
+    "kurtosis",
+    "effective_sample_size",
+    "heavy_tail_warning",
+    "precision_floor_flag",
+)
+
+
 def family_fits(tasks: list[dict[str, Any]], confidence: float) -> list[dict[str, Any]]:
-    """Fit entries and verdicts for every family."""
+    """Fit entries and verdicts for every family: the gradient's, then the loss's
+    (family id + LOSS_SUFFIX; the theorem's model without its exact gradient rate)."""
+    out = _family_fits(tasks, confidence, "gradient")
+    if any(t.get("loss_variance") is not None for t in tasks):
+        out += _family_fits(tasks, confidence, "loss")
+    return out
+
+
+LOSS_SUFFIX = " [loss]"
+
+
+def _family_fits(
+    tasks: list[dict[str, Any]], confidence: float, quantity: str
+) -> list[dict[str, Any]]:
+    prefix = "loss_" if quantity == "loss" else ""
     families: dict[str, list[dict[str, Any]]] = {}
     for t in tasks:
         families.setdefault(t["family"], []).append(t)
@@ -158,27 +209,31 @@ def family_fits(tasks: list[dict[str, Any]], confidence: float) -> list[dict[str
                 task=t["task"],
                 qubits=t["qubits"],
                 depth=t["depth"],
-                ln_variance=t.get("fit_ln_variance"),
-                ln_se=t.get("fit_ln_se"),
-                heavy_tail=bool(t.get("heavy_tail_warning")),
-                at_floor=bool(t.get("precision_floor_flag")),
-                exact=t.get("exact"),
+                ln_variance=t.get(prefix + "fit_ln_variance"),
+                ln_se=t.get(prefix + "fit_ln_se"),
+                heavy_tail=bool(t.get(prefix + "heavy_tail_warning")),
+                at_floor=bool(t.get(prefix + "precision_floor_flag")),
+                exact=t.get("exact") if quantity == "gradient" else None,
             )
             for t in members
         ]
         modifiers = sorted({m for t in members for m in t.get("modifiers", [])})
-        out.extend(
-            evaluate_family(
-                family,
-                head["ansatz"],
-                head["cost"],
-                str(head.get("depth_rule", head["depth"])),
-                points,
-                theory.theorem_for(head["ansatz"], head["cost"]),
-                modifiers,
-                confidence,
-            )
+        theorem = theory.theorem_for(head["ansatz"], head["cost"], head)
+        if quantity == "loss" and theorem is not None:
+            theorem = theory.for_loss(theorem)
+        entries = evaluate_family(
+            family + (LOSS_SUFFIX if quantity == "loss" else ""),
+            head["ansatz"],
+            head["cost"],
+            str(head.get("depth_rule", head["depth"])),
+            points,
+            theorem,
+            modifiers,
+            confidence,
         )
+        for entry in entries:
+            entry["quantity"] = quantity
+        out.extend(entries)
     return out
 
 

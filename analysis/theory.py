@@ -21,6 +21,7 @@ and averaging over the first rotation gives 1 − E⟨P⟩² = 2/3 for RY(π/4)|
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,9 +85,29 @@ THEOREMS: dict[tuple[str, str], Theorem] = {
 DEEP_FACTOR = 10  # McClean: depth >= 10 n counts as converged
 
 
-def theorem_for(ansatz: str, cost: str) -> Theorem | None:
-    """The theorem for an (ansatz, cost) pair, or None."""
+def theorem_for(ansatz: str, cost: str, spec: dict | None = None) -> Theorem | None:
+    """The theorem for a family: the law the user named in its sweep (`theorem = …`), else
+    the literature's for an (ansatz, cost) pair, or None."""
+    named = (spec or {}).get("theorem")
+    if named in ("exponential", "polynomial"):
+        return Theorem(
+            named,
+            None,
+            "named in the job (sweep key `theorem`)",
+            f"the user expects {named} decay of the variance in n",
+        )
     return THEOREMS.get((ansatz, cost))
+
+
+def for_loss(theorem: Theorem) -> Theorem:
+    """The same law for the cost's variance: exponential concentration of the loss and
+    of its gradients go together (Arrasmith et al. 2022), but the exact gradient rates
+    and deep limits are not the loss's, so only the model is kept."""
+    return dataclasses.replace(
+        theorem,
+        exact_rate=None,
+        statement=theorem.statement + " (applied to the loss: cost concentration)",
+    )
 
 
 def mcclean_deep_limit(n: int) -> float:

@@ -6,7 +6,8 @@ points' error bars are right); evidence at the ordinary `confidence` level only 
 reported as `tension` and never flips a verdict. Rules, in order (docs/analysis.md has the
 rationale and the derivation of the false-contradiction rate, ≤ 0.002 per family):
 
-1. No theorem for (ansatz, cost) → inconclusive "no theorem for this family".
+1. No theorem for (ansatz, cost) and none named in the sweep (`theorem = …`) →
+   "measured": the preferred model with its ΔAIC (inconclusive below MIN_SIZES sizes).
 2. Noise or shots in the spec → inconclusive (the noiseless theorems do not apply).
 3. alternating + local whose depth rule grows faster than log n → inconclusive.
 4. Points without a usable ln Var (fewer than 3 samples, zero variance), at the precision
@@ -319,6 +320,27 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _measured(sizes_used: list[int], fitted: dict[str, fitmod.Fit]) -> tuple[str, str]:
+    """No theorem to test: say which model the data prefer, and how strongly."""
+    if len(sizes_used) < MIN_SIZES or not fitted:
+        return (
+            "inconclusive",
+            f"no theorem for this family, and too few sizes ({len(sizes_used)} usable, "
+            f"{MIN_SIZES} needed) to prefer a model",
+        )
+    preferred = min(fitted, key=lambda m: fitted[m].aic)
+    fit = fitted[preferred]
+    delta = fitted[_other(preferred)].aic - fit.aic
+    lo, hi = fit.rate_ci
+    what = "rate" if preferred == "exponential" else "exponent"
+    strength = "preferred" if delta >= PREFERRED_DELTA else "slightly ahead, not distinguished"
+    return (
+        "measured",
+        f"no theorem for this family: {preferred} {strength} (ΔAIC = {_fmt(delta)}), "
+        f"{what} {_fmt(fit.rate)} [{_fmt(lo)}, {_fmt(hi)}]",
+    )
+
+
 def _decide(
     theorem: Theorem | None,
     modifiers: list[str],
@@ -331,7 +353,7 @@ def _decide(
     ev: Evidence,
 ) -> tuple[str, str]:
     if theorem is None:
-        return "inconclusive", "no theorem for this family"
+        return _measured(sizes_used, fitted)
     if modifiers:
         return (
             "inconclusive",

@@ -1,8 +1,10 @@
 """`bpsuite archive` and `bpsuite verify`: runs that others can check bit for bit.
 
 An archive is a gzip'd tar of the run directory's job.toml, results.h5, the
-analysis (when present) and MANIFEST.json: the SHA-256 of every file, the
-run's provenance and the Python packages of the machine that archived it.
+circuit sources of users' circuits (python modules, QASM files, copied beside
+job.toml when the run started), the analysis (when present) and MANIFEST.json:
+the SHA-256 of every file, the run's provenance and the Python packages of the
+machine that archived it.
 The tar is written deterministically (sorted names, zero times and owners),
 so archiving the same directory twice gives the same bytes.
 
@@ -20,6 +22,8 @@ import io
 import json
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -28,10 +32,11 @@ import h5py
 import numpy as np
 
 from suite import SCHEMA
-from suite.ansatz import FAMILIES
-from suite.gradient import gradient_batch, prepare
-from suite.sampling import draw_samples
-from suite.simulator import make_simulator, resolve
+from suite.circuits.builders import circuit_of
+from suite.circuits.sampling import draw_samples
+from suite.engines.aer import make_simulator, resolve
+from suite.engines.base import gradient_batch
+from suite.engines.registry import prepare
 from suite.spec import load_spec
 
 MANIFEST = "MANIFEST.json"
@@ -56,6 +61,9 @@ def _members(run_dir: Path) -> list[Path]:
         if not (run_dir / name).is_file():
             raise ArchiveError(f"{run_dir}: no {name} (archive a finished run)")
     files = [run_dir / name for name in ROOT_FILES]
+    from suite.runner import job_sources  # the circuit sources copied beside job.toml
+
+    files += [run_dir / name for name in job_sources(load_spec(run_dir / "job.toml"))]
     analysis = run_dir / "analysis"
     if analysis.is_dir():
         files += sorted(p for p in analysis.rglob("*") if p.is_file())
@@ -122,7 +130,7 @@ class TaskCheck:
         )
 
 
-def _check_manifest(run_dir: Path) -> list[str]:
+def check_manifest(run_dir: Path) -> list[str]:
     manifest = json.loads((run_dir / MANIFEST).read_text())
     lines = []
     for name, digest in sorted(manifest["files"].items()):
@@ -133,6 +141,15 @@ def _check_manifest(run_dir: Path) -> list[str]:
             raise ArchiveError(f"{name}: SHA-256 differs from {MANIFEST} (file altered)")
     lines.append(f"manifest: {len(manifest['files'])} files, SHA-256 match")
     return lines
+
+
+def _run_threads(results: Path) -> int:
+    """Aer threads per rank of the run (1 when the provenance does not say)."""
+    try:
+        simulator = json.loads(str(_provenance(results).get("simulator", "{}")))
+        return max(1, int(simulator.get("threads", 1)))
+    except (ValueError, TypeError):
+        return 1
 
 
 def _recompute(run_dir: Path, per_task: int) -> list[TaskCheck]:
@@ -158,15 +175,16 @@ def _recompute(run_dir: Path, per_task: int) -> list[TaskCheck]:
                 group["grad"][picks, :],
                 group["cost"][picks],
             )
-    resolved = resolve(spec.simulator, threads=1)
+    # The run's threads per rank: above 14 qubits Aer spreads one statevector over
+    # them, and another count can change the last bits of a sum.
+    resolved = resolve(spec.simulator, threads=_run_threads(run_dir / "results.h5"))
     checks = []
     for task in spec.tasks:
         picks, theta, grad, cost = stored[task.id]
-        family = FAMILIES[task.ansatz]
-        new_theta, axes = draw_samples(spec.seed, task, picks, family.random_axes)
-        result = gradient_batch(
-            prepare(task), make_simulator(resolved.for_task(task), task.qubits), new_theta, axes
-        )
+        new_theta, axes = draw_samples(spec.seed, task, picks, circuit_of(task).random_axes)
+        prepared = prepare(task)
+        simulator = make_simulator(resolved.for_task(task), prepared.width)
+        result = gradient_batch(prepared, simulator, new_theta, axes)
         checks.append(
             TaskCheck(
                 task.id,
@@ -179,13 +197,13 @@ def _recompute(run_dir: Path, per_task: int) -> list[TaskCheck]:
     return checks
 
 
-def verify(target: Path, per_task: int = 3) -> tuple[bool, list[str]]:
-    """Check an archive or a run directory; (all identical, report lines)."""
-    if target.is_dir():
-        return _verify_dir(target, per_task, manifest=(target / MANIFEST).exists())
+@contextmanager
+def unpacked(target: Path, prefix: str = "bpsuite-") -> Iterator[Path]:
+    """The run directory inside an archive, unpacked in a temporary directory that is
+    removed on exit."""
     if not target.is_file():
         raise ArchiveError(f"{target}: no such archive or run directory")
-    with tempfile.TemporaryDirectory(prefix="bpsuite-verify-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         try:
             with tarfile.open(target, "r:gz") as tar:
                 tar.extractall(tmp, filter="data")
@@ -194,11 +212,19 @@ def verify(target: Path, per_task: int = 3) -> tuple[bool, list[str]]:
         roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
         if len(roots) != 1 or not (roots[0] / MANIFEST).exists():
             raise ArchiveError(f"{target}: no {MANIFEST} in a single top folder")
-        return _verify_dir(roots[0], per_task, manifest=True)
+        yield roots[0]
+
+
+def verify(target: Path, per_task: int = 3) -> tuple[bool, list[str]]:
+    """Check an archive or a run directory; (all identical, report lines)."""
+    if target.is_dir():
+        return _verify_dir(target, per_task, manifest=(target / MANIFEST).exists())
+    with unpacked(target, prefix="bpsuite-verify-") as run_dir:
+        return _verify_dir(run_dir, per_task, manifest=True)
 
 
 def _verify_dir(run_dir: Path, per_task: int, manifest: bool) -> tuple[bool, list[str]]:
-    lines = _check_manifest(run_dir) if manifest else ["manifest: none (a run directory)"]
+    lines = check_manifest(run_dir) if manifest else ["manifest: none (a run directory)"]
     provenance = _provenance(run_dir / "results.h5")
     from suite.provenance import versions
 

@@ -7,8 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from suite.errors import EXIT_FAILED, EXIT_USAGE
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -148,9 +147,7 @@ def _error(message: str) -> None:
 
 
 def _exit_code(exc: BaseException) -> int:
-    from suite.spec import SpecError
-
-    return EXIT_USAGE if isinstance(exc, SpecError | ValueError) else EXIT_FAILED
+    return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import platform
 
+from suite.engines.aer import available_devices, available_methods, threads_per_rank
 from suite.provenance import git_revision, versions
-from suite.simulator import available_devices, available_methods, threads_per_rank
 from suite.spec import format_bytes, physical_memory
 
 

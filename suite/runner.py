@@ -1,13 +1,14 @@
 """The run loop: plan work units, compute them on this rank, write, merge.
 
 Everything that crosses ranks goes through `suite.parallel.World`; the
-kernels (`suite.gradient`) see arrays only.
+kernels (`suite.engines`) see arrays only.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import sys
 import time
@@ -18,24 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from suite import faults
-from suite.ansatz import FAMILIES
-from suite.gradient import PreparedTask, gradient_batch, prepare
+from suite.circuits.builders import circuit_of, source_files
+from suite.circuits.sampling import draw_samples
+from suite.engines.aer import Resolved, make_simulator, resolve, threads_per_rank
+from suite.engines.base import Prepared, gradient_batch
+from suite.engines.registry import prepare
+from suite.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError, SpecError
 from suite.parallel import World
 from suite.provenance import provenance
-from suite.sampling import draw_samples
-from suite.simulator import Resolved, make_simulator, resolve, threads_per_rank
-from suite.spec import JobSpec, SpecError, Task, load_spec, parse_spec
+from suite.spec import JobSpec, Task, load_spec, parse_spec
 from suite.store import ShardWriter, done_samples, merge, quarantine_damaged, shard_path
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped by a signal, run the same command again
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
-
-
-class RunError(RuntimeError):
-    """A run cannot start or finish; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +45,12 @@ class Unit:
 def log(message: str) -> None:
     """One line on stderr, in one write so lines of several ranks don't interleave."""
     sys.stderr.write(f"[bpsuite] {message}\n")
+    sys.stderr.flush()
+
+
+def log_error(message: str) -> None:
+    """`bpsuite: error: …` in one write, so that other ranks' lines cannot split it."""
+    sys.stderr.write(f"bpsuite: error: {message}\n")
     sys.stderr.flush()
 
 
@@ -82,20 +83,6 @@ def evaluation_weight(task: Task) -> float:
     if task.method == "stabilizer":
         return 8000.0 * (task.n_params + n) + 15.0 * n * n * (task.cost == "local")
     return 2.0 ** min(n, 1000) * layers
-
-
-def engine_description(prepared: PreparedTask) -> str:
-    """How a task is simulated, for the log."""
-    task = prepared.task
-    if task.method == "stabilizer":
-        return f"stabilizer (Clifford circuits of {task.qubits} qubits)"
-    if prepared.cones is not None:
-        groups = len(prepared.cones.terms)
-        return (
-            f"{task.method} on light cones ({groups} circuits of at most "
-            f"{prepared.cones.width} qubits instead of {task.qubits})"
-        )
-    return f"{task.method} ({task.qubits} qubits)"
 
 
 def plan_units(spec: JobSpec, done: dict[str, np.ndarray]) -> list[Unit]:
@@ -171,19 +158,37 @@ class RunLock:
             self.handle.close()
 
 
+def job_sources(spec: JobSpec) -> list[str]:
+    """The circuit sources of a job (python modules, QASM files), relative to its folder."""
+    return sorted({f for task in spec.tasks for f in source_files(task)})
+
+
 def prepare_run_dir(run_dir: Path, spec: JobSpec) -> None:
-    """Create DIR and DIR/job.toml, or check that DIR holds this same job."""
+    """Create DIR, DIR/job.toml and copies of the job's circuit sources, or check that
+    DIR holds this same job with the same sources."""
     job_file = run_dir / "job.toml"
+    base = Path(spec.base_dir)
     if job_file.exists():
-        existing = parse_spec(job_file.read_text(), source=str(job_file))
+        existing = parse_spec(job_file.read_text(), source=str(job_file), base_dir=str(run_dir))
         if existing.sha256 != spec.sha256:
             raise RunError(
                 f"{run_dir}: holds a different job ('{existing.name}', spec "
                 f"{existing.sha256[:12]} ≠ {spec.sha256[:12]}); choose another --out"
             )
+        if base.resolve() != run_dir.resolve():
+            for name in job_sources(spec):
+                if (base / name).read_bytes() != (run_dir / name).read_bytes():
+                    raise RunError(
+                        f"{run_dir}: circuit source {name} changed since this run started "
+                        "(its samples would mix two circuits); choose another --out"
+                    )
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "shards").mkdir(exist_ok=True)
+    for name in job_sources(spec):
+        target = run_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(base / name, target)
     job_file.write_text(spec.text)
 
 
@@ -205,8 +210,8 @@ def compute_units(
     attempt: int,
 ) -> RankReport:
     """This rank's loop: one Aer call and one shard append per unit."""
-    prepared: dict[str, PreparedTask] = {}
-    simulators: dict[tuple[str, int], object] = {}  # per (method, qubits)
+    prepared: dict[str, Prepared] = {}
+    simulators: dict[tuple[str, str, int], object] = {}  # per (engine, method, width)
     total = sum(len(u.samples) for u in units)
     done = 0
     simulate = io = 0.0
@@ -219,11 +224,14 @@ def compute_units(
         if task.id not in prepared:
             prepared[task.id] = prepare(task)
             if world.is_root:
-                log(f"{task.id}: {engine_description(prepared[task.id])}")
-        key = (task.method, task.qubits)
+                log(f"{task.id}: {prepared[task.id].describe()}")
+        engine = prepared[task.id]
+        key = (engine.engine.name, task.method, engine.width)
         if key not in simulators:
-            simulators[key] = make_simulator(resolved.for_task(task), task.qubits, world.local_rank)
-        random_axes = FAMILIES[task.ansatz].random_axes
+            simulators[key] = make_simulator(
+                resolved.for_task(task), engine.width, world.local_rank
+            )
+        random_axes = circuit_of(task).random_axes
         theta, axes = draw_samples(spec.seed, task, unit.samples, random_axes)
         result = gradient_batch(prepared[task.id], simulators[key], theta, axes)
         simulate += result.simulate_seconds
@@ -329,7 +337,7 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
                 shard_path(run_dir, world.rank, attempt),
                 spec,
                 {**prov, "rank": world.rank, "attempt": attempt},
-                {t.id: FAMILIES[t.ansatz].random_axes for t in spec.tasks},
+                {t.id: circuit_of(t).random_axes for t in spec.tasks},
                 chunk=max(t.batch for t in spec.tasks),
             )
             try:
@@ -338,7 +346,7 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
                 writer.close()
     except Exception as exc:
         if world.size > 1:
-            print(f"bpsuite: error: rank {world.rank}: {exc}", file=sys.stderr, flush=True)
+            log_error(f"rank {world.rank}: {exc}")
             world.abort(EXIT_FAILED)
         raise
     finally:

@@ -6,24 +6,29 @@ key and the problem, raised before any work starts.
 
 from __future__ import annotations
 
-import ast
+import dataclasses
 import hashlib
 import itertools
 import json
-import math
 import os
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from suite import ansatz as ansatz_mod
-from suite import cost as cost_mod
+from suite.circuits import builders, observables
+from suite.circuits.families import FAMILIES
+from suite.engines.base import Workload
+from suite.engines.registry import MethodRefused, memory_bytes, method_for
+from suite.errors import CircuitError, SpecError
+from suite.formulas import evaluate_depth
+from suite.records import DEFAULT_BATCH, SimulatorSpec, Task
 
 TOP_KEYS = {"name", "seed", "samples", "batch", "description", "sweep", "simulator"}
 SWEEP_KEYS = {
     "ansatz",
     "cost",
+    "observable",
     "qubits",
     "depth",
     "parameters",
@@ -31,6 +36,8 @@ SWEEP_KEYS = {
     "angles",
     "samples",
     "batch",
+    "options",
+    "theorem",
 }
 SIMULATOR_KEYS = {"method", "device", "precision"}
 METHODS = ("statevector", "stabilizer", "matrix_product_state", "auto")
@@ -38,42 +45,9 @@ DEVICES = ("auto", "CPU", "GPU")
 PRECISIONS = ("double", "single")
 ANGLE_DISTRIBUTIONS = ("uniform", "clifford")
 PARAMETER_WORDS = ("first", "middle", "last", "all")
-DEFAULT_BATCH = 32
+THEOREMS = ("exponential", "polynomial")
 
-
-class SpecError(ValueError):
-    """A job spec is invalid; the message is one line naming file and key."""
-
-
-@dataclass(frozen=True)
-class SimulatorSpec:
-    method: str = "statevector"
-    device: str = "auto"
-    precision: str = "double"
-
-
-@dataclass(frozen=True)
-class Task:
-    """One (ansatz, cost, n, depth, ...) point of a sweep."""
-
-    id: str
-    ansatz: str
-    cost: str
-    qubits: int
-    depth: int
-    depth_rule: str
-    family: str
-    parameters: tuple[int, ...]
-    n_params: int
-    samples: int
-    batch: int = DEFAULT_BATCH
-    block: int | None = None
-    angles: str = "uniform"
-    sweep: int = 0
-    method: str = "statevector"  # the Aer method of this task ("auto" resolved per task)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+__all__ = ["JobSpec", "SimulatorSpec", "SpecError", "Task", "evaluate_depth", "load_spec"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +61,7 @@ class JobSpec:
     source: str
     text: str
     description: str = ""
+    base_dir: str = ""  # the job file's folder: python: and qasm: sources are found there
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -111,22 +86,30 @@ def load_spec(path: str | os.PathLike[str], memory_bytes: int | None = None) -> 
         text = path.read_text()
     except OSError as exc:
         raise SpecError(f"{path}: cannot read job file: {exc.strerror}") from None
-    return parse_spec(text, source=str(path), memory_bytes=memory_bytes)
+    return parse_spec(
+        text, source=str(path), memory_bytes=memory_bytes, base_dir=str(path.resolve().parent)
+    )
 
 
-def parse_spec(text: str, source: str = "<job>", memory_bytes: int | None = None) -> JobSpec:
-    """Validate TOML text and expand it into tasks."""
+def parse_spec(
+    text: str,
+    source: str = "<job>",
+    memory_bytes: int | None = None,
+    base_dir: str | None = None,
+) -> JobSpec:
+    """Validate TOML text and expand it into tasks (`base_dir`: where user circuits are)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{source}: not valid TOML: {exc}") from None
-    return _Validator(source, memory_bytes).job(raw, text)
+    return _Validator(source, memory_bytes, base_dir or os.getcwd()).job(raw, text)
 
 
 class _Validator:
-    def __init__(self, source: str, memory_bytes: int | None) -> None:
+    def __init__(self, source: str, memory_bytes: int | None, base_dir: str) -> None:
         self.source = source
         self.memory_bytes = memory_bytes if memory_bytes is not None else physical_memory()
+        self.base_dir = base_dir
 
     def fail(self, where: str, problem: str) -> SpecError:
         return SpecError(f"{self.source}: {where}: {problem}")
@@ -207,6 +190,7 @@ class _Validator:
             text=text,
             description=description,
             raw=raw,
+            base_dir=self.base_dir,
         )
 
     def simulator(self, table: Any) -> SimulatorSpec:
@@ -236,19 +220,43 @@ class _Validator:
         batch: int,
         simulator: SimulatorSpec,
     ) -> list[Task]:
-        where = f"sweep[{index}]"
+        where = f"{sweep_where(index)}"
         self.unknown(table, SWEEP_KEYS, where)
-        for key in ("ansatz", "cost", "qubits"):
+        for key in ("ansatz", "qubits"):
             if key not in table:
                 raise self.fail(f"{where}.{key}", "missing")
-        ansatzes = [
-            self.choice(a, f"{where}.ansatz", ansatz_mod.NAMES)
+        if ("cost" in table) == ("observable" in table):
+            raise self.fail(
+                f"{where}.cost",
+                "give either `cost` (global, local, zz, zout) or `observable` (Pauli terms)"
+                if "cost" in table
+                else "missing (or give `observable` with Pauli terms)",
+            )
+        sources = [
+            self.source_of(a, f"{where}.ansatz")
             for a in self.listify(table["ansatz"], f"{where}.ansatz")
         ]
-        costs = [
-            self.choice(c, f"{where}.cost", cost_mod.NAMES)
-            for c in self.listify(table["cost"], f"{where}.cost")
-        ]
+        if "cost" in table:
+            costs = [
+                (self.choice(c, f"{where}.cost", observables.NAMES), "")
+                for c in self.listify(table["cost"], f"{where}.cost")
+            ]
+        else:
+            try:
+                costs = [(observables.EXPLICIT, observables.canonical(table["observable"]))]
+            except CircuitError as exc:
+                raise self.fail(f"{where}.observable", str(exc)) from None
+        options = table.get("options", {})
+        if not isinstance(options, dict):
+            raise self.fail(f"{where}.options", "must be a table, e.g. options = { reps = 2 }")
+        for src in sources:
+            try:
+                builders.check_options(src, options)
+            except CircuitError as exc:
+                raise self.fail(f"{where}.options", str(exc)) from None
+        theorem = table.get("theorem", "")
+        if theorem:
+            self.choice(theorem, f"{where}.theorem", THEOREMS)
         qubits = [
             self.integer(n, f"{where}.qubits", minimum=2)
             for n in self.listify(table["qubits"], f"{where}.qubits")
@@ -267,28 +275,43 @@ class _Validator:
         ]
         task_samples = self.integer(table.get("samples", samples), f"{where}.samples", minimum=1)
         task_batch = self.integer(table.get("batch", batch), f"{where}.batch", minimum=1)
+        common = {
+            "options": json.dumps(options, sort_keys=True) if options else "",
+            "theorem": theorem,
+            "samples": task_samples,
+            "batch": task_batch,
+            "sweep": index,
+            "base_dir": self.base_dir,
+        }
         parameters = table.get("parameters", "first")
         tasks = []
-        for ansatz, cost, n, rule, block, angle in itertools.product(
-            ansatzes, costs, qubits, depth_rules, blocks, angles
+        for src, (cost, observable), n, rule, block, angle in itertools.product(
+            sources, costs, qubits, depth_rules, blocks, angles
         ):
             tasks.append(
                 self.task(
                     where,
-                    index,
-                    ansatz,
+                    src,
                     cost,
+                    observable,
                     n,
                     rule,
                     block,
                     angle,
                     parameters,
-                    task_samples,
-                    task_batch,
+                    common,
                     simulator,
                 )
             )
         return tasks
+
+    def source_of(self, value: Any, where: str) -> builders.Source:
+        if not isinstance(value, str):
+            raise self.fail(where, f"must be a string, got {value!r}")
+        try:
+            return builders.source(value)
+        except CircuitError as exc:
+            raise self.fail(where, str(exc)) from None
 
     def depth_rule(self, value: Any, where: str) -> str | None:
         if value is None:
@@ -310,68 +333,128 @@ class _Validator:
     def task(
         self,
         where: str,
-        index: int,
-        ansatz: str,
+        src: builders.Source,
         cost: str,
+        observable: str,
         n: int,
         rule: str | None,
         block: int | None,
         angles: str,
         parameters: Any,
-        samples: int,
-        batch: int,
+        common: dict[str, Any],
         simulator: SimulatorSpec,
     ) -> Task:
-        family = ansatz_mod.FAMILIES[ansatz]
-        block = family.default_block if block is None else block
-        try:
-            rule = family.check(n=n, depth_rule=rule, block=block, cost=cost)
-        except ValueError as exc:
-            raise self.fail(where, f"{ansatz} with n={n}: {exc}") from None
+        ansatz = src.ansatz
+        if src.builtin:
+            family = FAMILIES[src.target]
+            block = family.default_block if block is None else block
+            try:
+                rule = family.check(
+                    n=n, depth_rule=rule, block=block, cost=cost if not observable else None
+                )
+            except ValueError as exc:
+                raise self.fail(where, f"{ansatz} with n={n}: {exc}") from None
+        else:
+            if block is not None:
+                raise self.fail(
+                    f"{where}.block", f"applies to the alternating ansatz only, not {ansatz}"
+                )
+            if rule is None:
+                if src.kind != "qasm":
+                    raise self.fail(
+                        f"{where}.depth", f"missing ({ansatz} takes depth as reps / depth)"
+                    )
+                rule = "1"
         depth = evaluate_depth(rule, n)
         if depth < 1:
             raise self.fail(f"{where}.depth", f"'{rule}' gives depth {depth} at n={n}; must be ≥ 1")
-        n_params = family.n_params(n=n, depth=depth, block=block)
-        param_index = self.parameters(parameters, n_params, f"{where}.parameters", n, depth)
-        method = self.method(simulator.method, ansatz, cost, angles, where)
         extras = f"-m{block}" if block is not None else ""
         extras += "" if angles == "uniform" else f"-{angles}"
-        task_id = f"{ansatz}-{cost}-n{n}-L{depth}{extras}"
-        family_id = f"{ansatz}-{cost}-L{rule.replace(' ', '')}{extras}"
+        if common["options"]:
+            extras += "-o" + hashlib.sha256(common["options"].encode()).hexdigest()[:6]
+        cost_id = (
+            cost if not observable else "obs" + hashlib.sha256(observable.encode()).hexdigest()[:6]
+        )
         task = Task(
-            id=task_id,
+            id=f"{src.short}-{cost_id}-n{n}-L{depth}{extras}",
             ansatz=ansatz,
             cost=cost,
             qubits=n,
             depth=depth,
             depth_rule=rule,
-            family=family_id,
-            parameters=param_index,
-            n_params=n_params,
-            samples=samples,
-            batch=batch,
+            family=f"{src.short}-{cost_id}-L{rule.replace(' ', '')}{extras}",
+            parameters=(),
+            n_params=FAMILIES[src.target].n_params(n=n, depth=depth, block=block)
+            if src.builtin
+            else 0,
             block=block,
             angles=angles,
-            sweep=index,
-            method=method,
+            observable=observable,
+            **common,
         )
-        self.memory(task, simulator.precision, f"{where}.qubits")
+        workload = Workload(task)
+        if not src.builtin:
+            try:
+                circuit = workload.circuit
+            except CircuitError as exc:
+                raise self.fail(
+                    f"{where}.ansatz", f"{ansatz} at n={n}, depth={depth}: {exc}"
+                ) from None
+            task = dataclasses.replace(task, n_params=circuit.n_params)
+            workload = Workload(task)
+        names = None if src.builtin else workload.circuit.names
+        param_index = self.parameters(
+            parameters, task.n_params, f"{where}.parameters", n, depth, names
+        )
+        task = dataclasses.replace(task, parameters=param_index)
+        workload = Workload(task)
+        try:
+            workload.observable  # noqa: B018 - resolves (and checks) the terms at n
+        except CircuitError as exc:
+            raise self.fail(f"{where}.observable", f"at n={n}: {exc}") from None
+        try:
+            method = method_for(workload, simulator.method)
+        except MethodRefused as exc:
+            raise self.fail(f"{where}.{exc.key}", str(exc)) from None
+        task = dataclasses.replace(task, method=method)
+        self.memory(Workload(task), simulator.precision, f"{where}.qubits")
         return task
 
     def parameters(
-        self, value: Any, n_params: int, where: str, n: int, depth: int
+        self,
+        value: Any,
+        n_params: int,
+        where: str,
+        n: int,
+        depth: int,
+        names: tuple[str, ...] | None,
     ) -> tuple[int, ...]:
-        if isinstance(value, str):
-            word = self.choice(value, where, PARAMETER_WORDS)
-            return {
-                "first": (0,),
-                "middle": (n_params // 2,),
-                "last": (n_params - 1,),
-                "all": tuple(range(n_params)),
-            }[word]
-        values = self.listify(value, where)
-        result = []
+        words = {
+            "first": (0,),
+            "middle": (n_params // 2,),
+            "last": (n_params - 1,),
+            "all": tuple(range(n_params)),
+        }
+        values = [value] if isinstance(value, str) else self.listify(value, where)
+        result: list[int] = []
         for v in values:
+            if isinstance(v, str) and v in words:
+                result.extend(words[v])
+                continue
+            if isinstance(v, str):
+                if names is None or v not in names:
+                    known = (
+                        f"parameters: {', '.join(names[:6])}{' …' if len(names) > 6 else ''}"
+                        if names
+                        else "built-in families number their parameters"
+                    )
+                    raise self.fail(
+                        where,
+                        f"'{v}' is neither {', '.join(PARAMETER_WORDS)} nor a parameter name "
+                        f"({known})",
+                    )
+                result.append(names.index(v))
+                continue
             k = self.integer(v, where, minimum=0)
             if k >= n_params:
                 raise self.fail(
@@ -381,69 +464,37 @@ class _Validator:
                 )
             result.append(k)
         if len(set(result)) != len(result):
-            raise self.fail(where, f"repeated index in {values}")
+            raise self.fail(where, f"repeated parameter in {values}")
         return tuple(result)
 
-    def method(self, method: str, ansatz: str, cost: str, angles: str, where: str) -> str:
-        """The Aer method of one task; "auto" picks stabilizer where it is exact."""
-        refusal = stabilizer_refusal(ansatz, cost, angles)
-        if method == "auto":
-            return "statevector" if refusal else "stabilizer"
-        if method == "stabilizer" and refusal:
-            key, problem = refusal
-            raise self.fail(f"{where}.{key}", problem)
-        return method
-
-    def memory(self, task: Task, precision: str, where: str) -> None:
-        """A statevector task must fit: all n qubits, or its widest light cone."""
-        if task.method != "statevector":
+    def memory(self, workload: Workload, precision: str, where: str) -> None:
+        """A task must fit this node on its engine: all n qubits, or its widest light cone."""
+        task = workload.task
+        if task.method not in ("statevector", "stabilizer"):
+            return
+        need, engine = memory_bytes(workload, precision, self.memory_bytes)
+        if need <= self.memory_bytes:
             return
         n = task.qubits
-        if statevector_bytes(n, precision) <= self.memory_bytes:
-            return
-        from suite.gradient import statevector_width  # builds the circuit: only when needed
-
-        width = statevector_width(task)
-        need = statevector_bytes(width, precision)
-        if need > self.memory_bytes:
-            cones = f" (its widest light cone has {width})" if width < n else ""
+        if task.method == "stabilizer":
             raise self.fail(
                 where,
-                f"a {precision}-precision statevector of {n} qubits{cones} needs "
-                f"{format_bytes(need)}, more than this node's {format_bytes(self.memory_bytes)} "
-                '(use fewer qubits, or method = "matrix_product_state", or angles = '
-                '"clifford" with method = "stabilizer")',
+                f"a stabilizer tableau of {n} qubits needs about {format_bytes(need)}, more than "
+                f"this node's {format_bytes(self.memory_bytes)} (use fewer qubits)",
             )
-
-
-# Costs the stabilizer route computes (suite/clifford.py, docs/large-n.md).
-STABILIZER_COSTS = ("global", "local", "zz", "zout")
-
-
-def stabilizer_refusal(ansatz: str, cost: str, angles: str) -> tuple[str, str] | None:
-    """Why Aer's stabilizer method cannot run a task: (sweep key, problem), or None."""
-    family = ansatz_mod.FAMILIES[ansatz]
-    if family.non_clifford:
-        return (
-            "ansatz",
-            f'method = "stabilizer" cannot simulate {ansatz}: it has {family.non_clifford}, '
-            "so its circuits are not Clifford at any angles",
+        width = engine.prepare(workload).width if engine.name == "cones" else n
+        cones = f" (its widest light cone has {width})" if width < n else ""
+        raise self.fail(
+            where,
+            f"a {precision}-precision statevector of {n} qubits{cones} needs "
+            f"{format_bytes(need)}, more than this node's {format_bytes(self.memory_bytes)} "
+            '(use fewer qubits, or method = "matrix_product_state", or angles = '
+            '"clifford" with method = "stabilizer")',
         )
-    if angles != "clifford":
-        return (
-            "angles",
-            f'method = "stabilizer" needs angles = "clifford" (got \'{angles}\'): other '
-            "angles make the rotations non-Clifford gates",
-        )
-    if cost not in STABILIZER_COSTS:
-        return ("cost", f"method = \"stabilizer\" cannot compute cost '{cost}'")
-    return None
 
 
-def statevector_bytes(n: int, precision: str) -> int:
-    """Memory of one statevector plus a copy (Aer keeps a buffer for fusion/save)."""
-    amplitude = 16 if precision == "double" else 8
-    return 2 * amplitude * (1 << n)
+def sweep_where(index: int) -> str:
+    return f"sweep[{index}]"
 
 
 def physical_memory() -> int:
@@ -459,62 +510,3 @@ def format_bytes(value: float) -> str:
             return f"{value:.0f} {unit}"
         value /= 1024
     return f"{value:.0f} ZiB"
-
-
-_DEPTH_FUNCTIONS = {
-    "ceil": math.ceil,
-    "floor": math.floor,
-    "log2": math.log2,
-    "log": math.log,
-    "sqrt": math.sqrt,
-    "min": min,
-    "max": max,
-    "round": round,
-}
-_DEPTH_NODES = (
-    ast.Expression,
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.Call,
-    ast.Name,
-    ast.Constant,
-    ast.Load,
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.Div,
-    ast.FloorDiv,
-    ast.Pow,
-    ast.Mod,
-    ast.USub,
-    ast.UAdd,
-)
-
-
-def evaluate_depth(rule: str, n: int) -> int:
-    """Evaluate a depth formula such as ``"10*n"`` or ``"ceil(log2(n))"`` at n."""
-    try:
-        tree = ast.parse(rule, mode="eval")
-    except SyntaxError:
-        raise ValueError(f"'{rule}' is not a formula of n") from None
-    for node in ast.walk(tree):
-        if not isinstance(node, _DEPTH_NODES):
-            raise ValueError(
-                f"'{rule}': only numbers, n, + - * / // ** % and "
-                f"{', '.join(_DEPTH_FUNCTIONS)} are allowed"
-            )
-        if isinstance(node, ast.Name) and node.id != "n" and node.id not in _DEPTH_FUNCTIONS:
-            raise ValueError(f"'{rule}': unknown name '{node.id}' (the only variable is n)")
-        if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
-            raise ValueError(f"'{rule}': only numbers are allowed as constants")
-    try:
-        value = eval(
-            compile(tree, "<depth>", "eval"), {"__builtins__": {}}, {"n": n, **_DEPTH_FUNCTIONS}
-        )
-    except (ArithmeticError, ValueError, TypeError) as exc:
-        raise ValueError(f"'{rule}' cannot be evaluated at n={n}: {exc}") from None
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(f"'{rule}' gives {value} at n={n}, not a whole number of layers")
-        value = int(value)
-    return int(value)

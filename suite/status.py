@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.runner import RunError
+from suite.errors import RunError
 from suite.spec import load_spec
 from suite.store import progress
 

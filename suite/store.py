@@ -18,7 +18,8 @@ import h5py
 import numpy as np
 
 from suite import SCHEMA
-from suite.spec import JobSpec, Task
+from suite.records import Task
+from suite.spec import JobSpec
 
 SHARD_PATTERN = re.compile(r"rank-(\d+)-attempt-(\d+)\.h5$")
 TIMING_FIELDS = {

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from qiskit.quantum_info import Operator, Statevector
 
-from suite.ansatz import FAMILIES
-from suite.cost import cost
-from suite.gradient import gradient_batch, prepare
-from suite.sampling import draw_samples
-from suite.simulator import Resolved, make_simulator
+from suite.circuits import observables
+from suite.circuits.builders import circuit_of
+from suite.circuits.families import FAMILIES
+from suite.circuits.sampling import draw_samples
+from suite.engines.aer import Resolved, make_simulator
+from suite.engines.base import gradient_batch
+from suite.engines.registry import prepare
 from suite.spec import parse_spec
 
 SPEC = """
@@ -60,10 +62,9 @@ PAULI_ROTATIONS = {"rx", "ry", "rz", "rzz"}
 def exact_cost(task, theta, axes):
     """C(θ) from Qiskit's Statevector of the plain circuit: independent of Aer."""
     family = FAMILIES[task.ansatz]
-    c = cost(task.cost, task.qubits)
-    observable = c.observable(task.qubits, family.output_qubit(task.qubits))
+    c = observables.named(task.cost, task.qubits, family.output_qubit(task.qubits))
     state = Statevector(family.bound_circuit(task, theta, axes))
-    return c.offset + c.scale * state.expectation_value(observable).real
+    return c.offset + c.scale * state.expectation_value(c.operator()).real
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,11 @@ def test_every_parameter_sits_in_one_pauli_rotation(task):
                     uses[parameter] += 1
     assert len(uses) == task.n_params
     assert set(uses.values()) == {1}
+    # as data: slot k is exactly θ_k (what keeps built-in families' numbers bit for bit)
+    circuit = circuit_of(task)
+    assert circuit.n_params == task.n_params
+    assert [r.terms for r in circuit.rotations] == [((k, 1.0),) for k in range(task.n_params)]
+    assert all(r.offset == 0.0 for r in circuit.rotations)
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)

@@ -1,4 +1,4 @@
-"""The Clifford route: Aer's stabilizer method at Clifford angles (suite/clifford.py).
+"""The Clifford route: Aer's stabilizer method at Clifford angles (suite/engines/stabilizer.py).
 
 Checks, from the parts up: every gate translation equals its rotation up to a
 global phase; every circuit the route builds equals the family's circuit up to
@@ -19,13 +19,15 @@ from qiskit.quantum_info import Operator
 from qiskit_aer import AerSimulator
 
 from helpers import assert_same_numbers, bpsuite
-from suite import clifford
-from suite.ansatz import FAMILIES
-from suite.gradient import gradient_batch, prepare, shifted_points
+from suite.circuits.families import FAMILIES
+from suite.circuits.sampling import draw_samples
+from suite.circuits.shift import ShiftRule
+from suite.engines import stabilizer
+from suite.engines.aer import Resolved, make_simulator
+from suite.engines.base import Workload, gradient_batch
+from suite.engines.registry import ENGINES, prepare
 from suite.parallel import world
 from suite.runner import run
-from suite.sampling import draw_samples
-from suite.simulator import Resolved, make_simulator
 from suite.spec import SpecError, parse_spec
 
 STATEVECTOR = Resolved("statevector", "CPU", "double", 1)
@@ -46,37 +48,73 @@ def sweep(**keys) -> str:
 # --- translations -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pauli", ["X", "Y", "Z", "ZZ"])
+@pytest.mark.parametrize("pauli", ["X", "Y", "Z", "ZZ", "XX", "YY", "ZX"])
 @pytest.mark.parametrize("turns", [0, 1, 2, 3, 4, -1])
 def test_translation_equals_rotation_up_to_phase(pauli, turns):
     width = len(pauli)
     rotation = QuantumCircuit(width)
     getattr(rotation, "r" + pauli.lower())(turns * math.pi / 2, *range(width))
     gates = QuantumCircuit(width)
-    for name, operands in clifford.translation(pauli, turns):
+    for name, operands in stabilizer.translation(pauli, turns):
         getattr(gates, name)(*operands)
     assert Operator(gates).equiv(Operator(rotation))
     # the split the circuits rely on: Pauli part first, then the Clifford part at odd turns
-    names = [name for name, _ in clifford.translation(pauli, turns)]
-    paulis = sum(letter != "I" for letter in clifford.PAULI_PART[pauli][turns % 4])
+    names = [name for name, _ in stabilizer.translation(pauli, turns)]
+    paulis = sum(letter != "I" for letter in stabilizer.PAULI_PART[pauli][turns % 4])
     assert all(name in ("x", "y", "z") for name in names[:paulis])
-    odd = [name for name, _ in clifford.CLIFFORD_PART[pauli]] if turns % 2 else []
+    odd = [name for name, _ in stabilizer.CLIFFORD_PART[pauli]] if turns % 2 else []
     assert names[paulis:] == odd
 
 
 def test_every_gate_name_is_in_aers_stabilizer_basis():
     basis = set(AerSimulator(method="stabilizer").configuration().basis_gates)
-    assert set(clifford.GATES) | {"pauli"} <= basis
+    assert set(stabilizer.GATES) | {"pauli"} <= basis
 
 
-def test_fixed_gates_at_other_angles_are_not_clifford():
-    recorder = clifford._Recorder()
-    recorder.ry(math.pi, 0)  # Clifford: recorded as its translation
-    assert recorder.ops == [("fixed", (("y", (0,)),))]
-    with pytest.raises(clifford.NotCliffordError, match="not Clifford"):
-        recorder.ry(math.pi / 4, 0)
-    with pytest.raises(clifford.NotCliffordError, match="no Clifford translation"):
-        recorder.t(0)
+FIXED_GATES = """
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+
+
+def with_fixed(n, depth, gate, *angles):
+    qc = QuantumCircuit(n)
+    qc.rx(Parameter("a"), 0)
+    getattr(qc, gate)(*angles, 0)
+    return qc
+
+
+def ry_pi(n, depth):
+    return with_fixed(n, depth, "ry", 3.141592653589793)
+
+
+def ry_quarter(n, depth):
+    return with_fixed(n, depth, "ry", 3.141592653589793 / 4)
+
+
+def t(n, depth):
+    return with_fixed(n, depth, "t")
+"""
+
+
+def test_fixed_gates_at_other_angles_are_not_clifford(tmp_path):
+    (tmp_path / "fixed_gates.py").write_text(FIXED_GATES)
+
+    def workload(function: str) -> Workload:
+        text = job(
+            sweep(ansatz=f"python:fixed_gates:{function}", cost="zout", qubits=2, depth=1),
+            method="statevector",
+        )
+        return Workload(parse_spec(text, "f.toml", base_dir=str(tmp_path)).tasks[0])
+
+    # Clifford: the fixed RY(π) is recorded as its translation, after the trainable RX
+    assert stabilizer.record(workload("ry_pi")) == [
+        ("rot", "X", 0, (0,)),
+        ("fixed", (("y", (0,)),)),
+    ]
+    with pytest.raises(stabilizer.NotCliffordError, match="not Clifford"):
+        stabilizer.record(workload("ry_quarter"))
+    with pytest.raises(stabilizer.NotCliffordError, match="has no Clifford translation"):
+        stabilizer.record(workload("t"))
 
 
 # --- circuits ------------------------------------------------------------------------
@@ -107,6 +145,14 @@ SMALL = job(
         parameters="all",
     )
     + sweep(ansatz="qcnn", cost="zout", qubits=[2, 3, 4, 5, 6], angles="clifford", parameters="all")
+    + sweep(  # RXX rotations: the two-qubit translations beyond ZZ
+        ansatz="matchgate",
+        cost=["global", "local", "zout"],
+        qubits=[3, 4],
+        depth=2,
+        angles="clifford",
+        parameters="all",
+    )
 )
 
 
@@ -125,8 +171,11 @@ def without_saves(qc: QuantumCircuit) -> QuantumCircuit:
 @pytest.mark.parametrize("task", [t for t in small_tasks() if t.qubits <= 6], ids=lambda t: t.id)
 def test_route_circuits_equal_family_circuits_up_to_phase(task):
     theta, _ = draw_samples(5, task, np.arange(3), False)
-    points = shifted_points(theta, task.parameters[:2])
-    built = clifford.plan(task).circuits(points)
+    workload = Workload(task)
+    circuit = workload.circuit
+    rule = ShiftRule.of([circuit.occurrences(k) for k in task.parameters[:2]])
+    points = rule.points(circuit.angles(theta))  # slot angles: θ itself for built-in families
+    built = stabilizer.plan(workload).circuits(points)
     for point, qc in zip(points, built, strict=True):
         reference = FAMILIES[task.ansatz].bound_circuit(task, point)
         assert Operator(without_saves(qc)).equiv(Operator(reference))
@@ -137,7 +186,9 @@ def test_stabilizer_equals_statevector_on_the_same_samples(task):
     assert task.method == "stabilizer"
     theta, _ = draw_samples(11, task, np.arange(8), False)
     prepared = prepare(task)
-    exact = gradient_batch(prepared, make_simulator(STATEVECTOR, task.qubits), theta)
+    assert prepared.engine.name == "stabilizer"
+    full = ENGINES["template"].prepare(Workload(task))  # the whole circuit, parametrized
+    exact = gradient_batch(full, make_simulator(STATEVECTOR, task.qubits), theta)
     route = gradient_batch(prepared, make_simulator(STABILIZER, task.qubits), theta)
     np.testing.assert_allclose(route.grad, exact.grad, rtol=0, atol=1e-12)
     np.testing.assert_allclose(route.cost, exact.cost, rtol=0, atol=1e-12)
@@ -176,7 +227,7 @@ def test_uniform_angles_are_refused_by_the_kernel():
         job(sweep(ansatz="product", cost="local", qubits=3, angles="clifford")), "k.toml"
     ).tasks[0]
     theta = np.array([[0.3, 1.0, 2.0]])
-    with pytest.raises(clifford.NotCliffordError, match="not a multiple of π/2"):
+    with pytest.raises(stabilizer.NotCliffordError, match="not a multiple of π/2"):
         gradient_batch(prepare(task), make_simulator(STABILIZER, 3), theta)
 
 
@@ -268,7 +319,7 @@ def test_auto_picks_stabilizer_per_task_where_it_is_exact():
         "qcnn-zout-n8-L3-clifford": "stabilizer",
     }
     # the statevector memory check still applies to tasks that auto sends to statevector
-    # (a global cost: a local one would fit through its light cones, suite/cones.py)
+    # (a global cost: a local one would fit through its light cones, suite/engines/cones.py)
     with pytest.raises(SpecError, match=r"sweep\[0\]\.qubits: a double-precision statevector"):
         parse_spec(
             job(sweep(ansatz="product", cost="global", qubits=40), method="auto"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from suite import cones
-from suite.ansatz import FAMILIES
-from suite.gradient import gradient_batch, prepare
-from suite.sampling import draw_samples
-from suite.simulator import Resolved, make_simulator
+from suite.circuits import observables
+from suite.circuits.families import FAMILIES
+from suite.circuits.sampling import draw_samples
+from suite.engines import cones
+from suite.engines.aer import Resolved, make_simulator
+from suite.engines.base import Workload, gradient_batch
+from suite.engines.registry import ENGINES, choose
 from suite.spec import SpecError, parse_spec
 
 SPEC = parse_spec("""
@@ -40,15 +42,6 @@ qubits = 8
 """)
 
 
-def cone_plan(prepared):
-    task = prepared.task
-    terms = cones.cost_terms(
-        task.cost, task.qubits, FAMILIES[task.ansatz].output_qubit(task.qubits)
-    )
-    template = prepared.template
-    return cones.plan(template.circuit, list(template.theta), template.structure, terms)
-
-
 @pytest.fixture(scope="module")
 def simulator():
     return make_simulator(Resolved("statevector", "CPU", "double", 1), 4)
@@ -57,26 +50,41 @@ def simulator():
 @pytest.mark.parametrize("task", SPEC.tasks, ids=lambda t: t.id)
 def test_cones_give_the_full_circuits_numbers(task, simulator):
     family = FAMILIES[task.ansatz]
-    prepared = prepare(task)
+    workload = Workload(task)
     theta, axes = draw_samples(SPEC.seed, task, np.arange(task.samples), family.random_axes)
-    full = gradient_batch(prepared, simulator, theta, axes)
-    plan = cone_plan(prepared)
-    structure = prepared.template.structure_values(axes)
-    cost, grad, _ = cones.gradient_batch(
-        plan,
+    full = gradient_batch(ENGINES["template"].prepare(workload), simulator, theta, axes)
+    prepared = ENGINES["cones"].prepare(workload)
+    assert prepared.engine.name == "cones"
+    result = gradient_batch(prepared, simulator, theta, axes)
+    np.testing.assert_allclose(result.cost, full.cost, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(result.grad, full.grad, rtol=0, atol=1e-14)
+    # the same through the kernel itself: v at φ and the shift differences
+    circuit = workload.circuit
+    base, differences, _ = cones.differences(
+        prepared.plan,
         simulator,
-        theta,
-        task.parameters,
-        structure,
-        prepared.cost.offset,
-        prepared.cost.scale,
+        circuit.angles(theta),
+        workload.rule.slots,
+        circuit.structure_of(axes),
     )
-    np.testing.assert_allclose(cost, full.cost, rtol=0, atol=1e-14)
-    np.testing.assert_allclose(grad, full.grad, rtol=0, atol=1e-14)
+    observable = workload.observable
+    np.testing.assert_allclose(
+        observable.offset + observable.scale * base, full.cost, rtol=0, atol=1e-14
+    )
+    np.testing.assert_allclose(
+        workload.rule.gradient(differences, observable.scale), full.grad, rtol=0, atol=1e-14
+    )
 
 
 def test_global_cost_has_no_cones():
-    assert cones.cost_terms("global", 5, 0) is None
+    assert observables.named("global", 5).projector
+    task = parse_spec(
+        'name = "g"\nseed = 1\nsamples = 1\n[[sweep]]\nansatz = "product"\n'
+        'cost = "global"\nqubits = 5\n'
+    ).tasks[0]
+    workload = Workload(task)
+    assert ENGINES["cones"].refusal(workload) is not None
+    assert choose(workload).name == "template"
 
 
 def test_work_model_prefers_cones_only_where_they_pay():
@@ -87,10 +95,9 @@ def test_work_model_prefers_cones_only_where_they_pay():
     )
     decisions = {}
     for task in spec.tasks:
-        prepared = prepare(task)
-        plan = cone_plan(prepared)
-        gates = len(prepared.template.circuit.data)
-        decisions[task.id] = cones.worth_it(plan, task.qubits, gates, task.parameters)
+        workload = Workload(task)
+        assert ENGINES["cones"].refusal(workload) is None  # possible, but does it pay?
+        decisions[task.id] = choose(workload).name == "cones"
     assert decisions == {
         "product-local-n4-L1": False,  # tiny: Aer's per-experiment overhead dominates
         "product-local-n20-L1": True,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import computed_datasets
 
+from helpers import computed_datasets
 from suite.parallel import world
 from suite.runner import run
 
@@ -39,3 +39,33 @@ def test_built_in_families_give_the_reference_bits(golden_run):
         or values.dtype != reference[key].dtype
     ]
     assert not differing, f"numbers changed: {differing}"
+
+
+def test_the_analysis_reads_what_the_runner_writes(golden_run):
+    """Writer (suite.store) and reader (analysis.load) of the HDF5 schema agree."""
+    from analysis.load import load_run
+    from suite.spec import load_spec
+
+    run = load_run(golden_run.parent, with_theta=True)
+    spec = load_spec(DATA / "golden.toml")
+    assert set(run.tasks) == {t.id for t in spec.tasks}
+    stored = computed_datasets(golden_run)
+    for task in spec.tasks:
+        data = run.tasks[task.id]
+        assert (data.ansatz, data.cost, data.qubits, data.depth) == (
+            task.ansatz,
+            task.cost,
+            task.qubits,
+            task.depth,
+        )
+        assert data.family == task.family and data.n_params == task.n_params
+        assert data.spec["parameters"] == list(task.parameters)
+        assert np.array_equal(data.param_index, task.parameters)
+        assert np.array_equal(data.sample, np.arange(task.samples))
+        for name, values in (
+            ("grad", data.grad),
+            ("cost", data.cost_values),
+            ("theta", data.theta),
+        ):
+            assert np.array_equal(values, stored[(task.id, name)]), (task.id, name)
+    assert run.timing.n_rows >= 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
-from suite.ansatz import FAMILIES
-from suite.lightcone import light_cone
-from suite.sampling import draw_sample
+from suite.circuits.builders import circuit_of
+from suite.circuits.families import FAMILIES
+from suite.circuits.sampling import draw_sample
+from suite.engines.lightcone import light_cone
 from suite.spec import parse_spec
 
 SPEC = parse_spec("""
@@ -61,7 +62,7 @@ def test_cone_of_a_shallow_alternating_circuit_is_narrow():
         memory_bytes=1 << 62,
     )
     task = spec.tasks[0]
-    template = FAMILIES["alternating"].template(task).circuit
+    template = circuit_of(task).circuit  # what the cone engine cuts
     widths = [len(light_cone(template, [q]).qubits) for q in range(task.qubits)]
     assert max(widths) <= 2 * task.depth
     assert min(widths) >= 2
@@ -72,8 +73,8 @@ def test_cone_keeps_the_gates_of_its_parameters_only():
         'name = "p"\nseed = 1\nsamples = 1\n[[sweep]]\nansatz = "product"\n'
         'cost = "local"\nqubits = 5\n'
     )
-    template = FAMILIES["product"].template(spec.tasks[0])
+    template = circuit_of(spec.tasks[0])  # slot k is θ_k in built-in families
     cone = light_cone(template.circuit, [3])
     assert cone.qubits == (3,)
-    assert cone.parameters == {template.theta[3]}
+    assert cone.parameters == {template.slots[3]}
     assert cone.circuit.num_qubits == 1

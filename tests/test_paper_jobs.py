@@ -1,10 +1,10 @@
 """The small paper jobs, run for real, end in the verdicts of the theorems they reproduce.
 
-Each job of jobs/ (cerezo2021-warmup, cerezo2021-alternating, mcclean2018, pesah2021-qcnn)
-runs with the CLI under `mpiexec -n 2`, then `analyze`; the tests read summary.json. The
-job sizes were chosen from the statistics (effective sample sizes, expected interval
-widths; see the comment in each job file), with the jobs' original seeds. About 3–4
-minutes on 2 cores in all.
+Each job of jobs/ (cerezo2021-warmup, cerezo2021-alternating, mcclean2018, pesah2021-qcnn,
+and efficient-su2, a Qiskit library circuit) runs with the CLI under `mpiexec -n 2`, then
+`analyze`; the tests read summary.json. The job sizes were chosen from the statistics
+(effective sample sizes, expected interval widths; see the comment in each job file), with
+the jobs' original seeds. About 3–4 minutes on 2 cores in all.
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ from analysis.verdict import Z_STRICT
 pytestmark = [pytest.mark.slow, pytest.mark.mpi]
 
 ROOT = Path(__file__).resolve().parents[1]
-JOBS = ("cerezo2021-warmup", "cerezo2021-alternating", "mcclean2018", "pesah2021-qcnn")
+JOBS = (
+    "cerezo2021-warmup",
+    "cerezo2021-alternating",
+    "mcclean2018",
+    "pesah2021-qcnn",
+    "efficient-su2",
+)
 TIMEOUT = 600  # seconds per command; each job takes 15–70 s
 
 
@@ -55,7 +61,18 @@ def summary(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def _verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f["family"]: f for f in summary["fits"] if f["kind"] == "verdict"}
+    """Verdicts of the gradient families (the loss families end in " [loss]")."""
+    return {
+        f["family"]: f
+        for f in summary["fits"]
+        if f["kind"] == "verdict" and f["quantity"] == "gradient"
+    }
+
+
+def test_no_loss_family_is_contradicted(summary: tuple[str, dict[str, Any]]) -> None:
+    _, s = summary
+    loss = [f for f in s["fits"] if f["kind"] == "verdict" and f["quantity"] == "loss"]
+    assert loss and not [f["family"] for f in loss if f["verdict"] == "contradicted"]
 
 
 def _check(entry: dict[str, Any], model: str, min_sizes: int) -> None:
@@ -97,5 +114,11 @@ def test_expected_verdicts(summary: tuple[str, dict[str, Any]]) -> None:
         assert sweep["variance"][0] > 3 * sweep["deep_limit"]
     elif job == "pesah2021-qcnn":
         _check(v["qcnn-zout-Lceil(log2(n))"], "polynomial", 5)
+    elif job == "efficient-su2":  # a library circuit, checked against the sweeps' `theorem`
+        (glob,) = [f for name, f in v.items() if name.startswith("efficient_su2-global-L1-o")]
+        (loc,) = [f for name, f in v.items() if name.startswith("efficient_su2-local-L1-o")]
+        _check(glob, "exponential", 5)
+        _check(loc, "polynomial", 5)
+        assert glob["reference"] == loc["reference"] == "named in the job (sweep key `theorem`)"
     else:  # pragma: no cover
         pytest.fail(f"no expectations for {job}")

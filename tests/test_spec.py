@@ -19,7 +19,7 @@ qubits = [2, 4]
 
 BAD = [
     # (replace this, by this, expected fragment of the error)
-    ('ansatz = "product"', 'ansatz = "prodct"', "sweep[0].ansatz: unknown value 'prodct'"),
+    ('ansatz = "product"', 'ansatz = "prodct"', "sweep[0].ansatz: unknown ansatz 'prodct'"),
     ("seed = 1", 'seed = 1\ncolour = "red"', "colour: unknown key"),
     ("qubits = [2, 4]", "qubits = [2, 4]\nshots = 100", "sweep[0].shots: unknown key"),
     ("samples = 10", 'samples = "ten"', "samples: must be an integer, got 'ten'"),
@@ -33,7 +33,11 @@ BAD = [
         "qubits = [2, 4]\nparameters = [4]",
         "sweep[0].parameters: index 4 out of range: the circuit at n=2, depth=1 has 2 parameters",
     ),
-    ("qubits = [2, 4]", 'qubits = [2, 4]\nparameters = "some"', "unknown value 'some'"),
+    (
+        "qubits = [2, 4]",
+        'qubits = [2, 4]\nparameters = "some"',
+        "'some' is neither first, middle, last, all nor a parameter name",
+    ),
     ("qubits = [2, 4]", "qubits = [2, 4]\ndepth = 3", "depth must be 1"),
     ('cost = ["global", "local"]', 'cost = "energy"', "sweep[0].cost: unknown value 'energy'"),
     ('name = "t"', 'name = "a b"', "name: must be a non-empty string without spaces"),

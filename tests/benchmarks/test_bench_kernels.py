@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from suite.ansatz import FAMILIES
-from suite.gradient import gradient_batch, prepare
-from suite.sampling import draw_samples
-from suite.simulator import Resolved, make_simulator, threads_per_rank
+from suite.circuits.families import FAMILIES
+from suite.circuits.sampling import draw_samples
+from suite.engines.aer import Resolved, make_simulator, threads_per_rank
+from suite.engines.base import gradient_batch
+from suite.engines.registry import prepare
 from suite.spec import parse_spec
 from suite.store import ShardWriter
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from suite.spec import Task
+    from suite.records import Task
 
 TWO_PI = 2.0 * math.pi
 

@@ -1,4 +1,4 @@
-"""Circuit families. Gate order and parameter numbering: docs/circuits.md.
+"""The built-in circuit families. Gate order and parameter numbering: docs/circuits.md.
 
 Every trainable parameter θ_k sits in exactly one gate exp(−iθ_k P/2) with P
 a Pauli string, so the two-term parameter-shift rule is exact.
@@ -24,8 +24,10 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterVector
 
+from suite.circuits.description import ParametrizedCircuit, describe
+
 if TYPE_CHECKING:
-    from suite.spec import Task
+    from suite.records import Task
 
 AXIS_NAMES = ("X", "Y", "Z")
 # R_P(θ) = V RZ(θ) V† with V = RX(α)·RY(β); (α, β) per axis P.
@@ -75,9 +77,10 @@ class Family:
     # circuit of the family is Clifford and Aer's stabilizer method can run it).
     non_clifford: str | None = None
 
-    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
-        """Validate family-specific keys; return the depth rule to use."""
-        if cost not in self.costs:
+    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str | None) -> str:
+        """Validate family-specific keys; return the depth rule to use (cost None: an
+        explicit observable, which every family takes)."""
+        if cost is not None and cost not in self.costs:
             raise ValueError(
                 f"cost '{cost}' is not defined for {self.name} (allowed: {', '.join(self.costs)})"
             )
@@ -102,6 +105,20 @@ class Family:
         self._build(qc, task, theta, _plain_rotation)
         return Template(qc, theta)
 
+    def describe(self, task: Task) -> ParametrizedCircuit:
+        """The family's circuit for `task` as data (`suite.circuits.description`)."""
+        template = self.template(task)
+        return describe(
+            template.circuit,
+            list(template.theta),
+            bind=lambda theta, axes=None: self.bound_circuit(task, theta, axes),
+            structure=template.structure,
+            structure_values=template.structure_values if template.structure else None,
+            random_axes=self.random_axes,
+            output_qubit=self.output_qubit(task.qubits),
+            non_clifford=self.non_clifford,
+        )
+
     def bound_circuit(
         self, task: Task, theta: np.ndarray, axes: np.ndarray | None = None
     ) -> QuantumCircuit:
@@ -123,7 +140,7 @@ class Product(Family):
     name = "product"
     default_depth = "1"
 
-    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
+    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str | None) -> str:
         rule = super().check(n, depth_rule, block, cost)
         if rule != "1":
             raise ValueError("depth must be 1 (the product ansatz is a single layer)")
@@ -196,7 +213,7 @@ class Alternating(Family):
     name = "alternating"
     default_block = 2
 
-    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
+    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str | None) -> str:
         m = block or self.default_block
         if m % 2:
             raise ValueError(f"block must be even, got {m}")
@@ -239,7 +256,7 @@ class QCNN(Family):
     default_depth = "ceil(log2(n))"
     costs = ("zout",)
 
-    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str) -> str:
+    def check(self, n: int, depth_rule: str | None, block: int | None, cost: str | None) -> str:
         rule = super().check(n, depth_rule, block, cost)
         if rule.replace(" ", "") != self.default_depth:
             raise ValueError("depth is fixed by n (ceil(log2(n)) levels); remove 'depth'")
@@ -287,7 +304,37 @@ class QCNN(Family):
                 k += 2
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (Product(), McClean(), Alternating(), QCNN())}
+class Matchgate(Family):
+    """Free fermions: L layers of RZ(θ) on every qubit, then RXX(θ) on (j, j+1), even j
+    first, then odd j (a brick wall, open chain).
+
+    The generators Z_j and X_j X_{j+1} are Majorana bilinears (Jordan–Wigner), so the
+    dynamical Lie algebra is so(2n), of dimension n(2n − 1), not su(2^n): a deep
+    circuit is a 2-design on the free-fermion group only (Ragone et al. 2024), and
+    ⟨Z_k⟩ keeps a variance ~ 1/n where a universal circuit's is ~ 2^−n.
+    """
+
+    name = "matchgate"
+
+    def n_params(self, n: int, depth: int, block: int | None) -> int:
+        return depth * (2 * n - 1)
+
+    def _build(self, qc, task, theta, rotation) -> None:
+        n = task.qubits
+        k = 0
+        for _ in range(task.depth):
+            for q in range(n):
+                rotation(qc, "Z", theta[k], q)
+                k += 1
+            for start in (0, 1):
+                for j in range(start, n - 1, 2):
+                    qc.rxx(theta[k], j, j + 1)
+                    k += 1
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f for f in (Product(), McClean(), Alternating(), QCNN(), Matchgate())
+}
 NAMES = tuple(FAMILIES)
 
 

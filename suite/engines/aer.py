@@ -1,11 +1,11 @@
-"""Aer set-up: device, method, precision and threads of one rank."""
+"""Aer set-up: device, method, precision and threads of one rank, and its simulators."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
 
-from suite.spec import SimulatorSpec, Task
+from suite.records import SimulatorSpec, Task
 
 # Below this many qubits Aer parallelises over experiments rather than
 # within one statevector (Aer's own statevector_parallel_threshold).

@@ -10,19 +10,21 @@ one fixed Clifford (equal to R_P(q_k·π/2) up to a global phase, which no cost
 sees; tests/test_clifford.py checks each against qiskit's Operator).
 
 Building and converting circuits is the cost at large n (Aer converts every
-instruction of every circuit in Python, ≈ 10 µs each), so `plan` records a
-task's gate sequence once, by running the family's own builder on a recorder,
-and sorts it into layers of gates on disjoint qubits, with every instruction
-built in advance. Per point a layer then adds one `pauli` instruction holding
-the Pauli parts of all its rotations, the prepared Clifford part of each
-rotation at an odd quarter turn, and its fixed gates: a quarter turn of 0 adds
-nothing, and a rotation layer costs about n/2 + 1 instructions instead of
-≈ 1.25 n gate by gate.
+instruction of every circuit in Python, ≈ 10 µs each), so `plan` reads a
+task's gate sequence once from its template (`record`, which also decides
+whether the circuit is Clifford: every fixed gate a Clifford gate or a
+rotation at a multiple of π/2, every trainable rotation about X, Y, Z or ZZ
+with an integer slope and an offset on the π/2 grid), and sorts it into layers
+of gates on disjoint qubits, with every instruction built in advance. Per
+point a layer then adds one `pauli` instruction holding the Pauli parts of all
+its rotations, the prepared Clifford part of each rotation at an odd quarter
+turn, and its fixed gates: a quarter turn of 0 adds nothing, and a rotation
+layer costs about n/2 + 1 instructions instead of ≈ 1.25 n gate by gate.
 
 All B·(1 + 2K) circuits of a batch go to Aer in one `AerSimulator.run(circuits)`
 call; v is read per experiment from the save instruction labelled ``"v"``.
-The local cost saves Σ Z_j in blocks of `LOCAL_BLOCK` qubits (labels
-``"v0"``, ``"v1"``, …) and adds them in a fixed order: Aer's stabilizer
+A Pauli-sum observable is saved in blocks of `LOCAL_BLOCK` consecutive
+terms (labels ``"v0"``, ``"v1"``, …) added in a fixed order: Aer's stabilizer
 method evaluates a Pauli sum term by term at a cost that grows with the
 width of each term (one save of Σ_j Z_j over all n = 1024 qubits takes about
 3 ms per term, 3 s per circuit). No communicator here: the kernel sees
@@ -32,6 +34,7 @@ arrays and a simulator only.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -53,27 +56,23 @@ from qiskit.circuit.library import (
     YGate,
     ZGate,
 )
-from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer.library import SaveAmplitudesSquared, SaveExpectationValue
 
-from suite.ansatz import FAMILIES, _plain_rotation
-from suite.cost import LABEL
-from suite.spec import STABILIZER_COSTS
+from suite.circuits.families import FAMILIES
+from suite.engines.base import Engine, Prepared, Workload, check_result
+from suite.engines.template import LABEL
 
 if TYPE_CHECKING:
-    from suite.spec import Task
+    from suite.records import Task
 
 QUARTER = math.pi / 2
 # A point's angle must be a multiple of π/2 to this absolute tolerance (the
 # shifted points θ ± π/2 of Clifford angles are, up to rounding of π).
 ANGLE_TOLERANCE = 1e-9
-# Costs the stabilizer route computes, and how (docs/large-n.md): global
-# |⟨0…0|ψ⟩|² by Aer's stabilizer amplitude (polynomial in n), local, zz and
-# zout by Pauli expectation values.
-COSTS = STABILIZER_COSTS
-# The local cost saves Σ_j Z_j in blocks of this many qubits, one save each:
-# fewer instructions for Aer to convert, while a block stays narrow (Aer's
-# stabilizer expectation value costs grow with the width of a Pauli term).
+# Observables are saved in blocks of this many terms, one save each (the global
+# projector by Aer's stabilizer amplitude, polynomial in n): fewer instructions for
+# Aer to convert, while a block stays narrow (Aer's stabilizer expectation value
+# costs grow with the width of a Pauli term).
 LOCAL_BLOCK = 4
 
 GATES = {
@@ -107,12 +106,39 @@ PAULI_PART: dict[str, tuple[str, str, str, str]] = {
     "Y": ("I", "Z", "Y", "X"),
     "Z": ("I", "I", "Z", "Z"),
     "ZZ": ("II", "II", "ZZ", "ZZ"),
+    "XX": ("II", "II", "XX", "XX"),
+    "YY": ("II", "II", "YY", "YY"),
+    "ZX": ("II", "II", "ZX", "ZX"),  # rzx: Z on operand 0, X on operand 1
 }
 CLIFFORD_PART: dict[str, tuple[tuple[str, tuple[int, ...]], ...]] = {
     "X": (("sx", (0,)),),
     "Y": (("h", (0,)),),
     "Z": (("s", (0,)),),
     "ZZ": (("cz", (0, 1)), ("s", (0,)), ("s", (1,))),
+    # R_PQ(π/2) = W† R_ZZ(π/2) W with W mapping P, Q to Z (W = H for X, H·S† for Y)
+    "XX": (
+        ("h", (0,)),
+        ("h", (1,)),
+        ("cz", (0, 1)),
+        ("s", (0,)),
+        ("s", (1,)),
+        ("h", (0,)),
+        ("h", (1,)),
+    ),
+    "YY": (
+        ("sdg", (0,)),
+        ("h", (0,)),
+        ("sdg", (1,)),
+        ("h", (1,)),
+        ("cz", (0, 1)),
+        ("s", (0,)),
+        ("s", (1,)),
+        ("h", (0,)),
+        ("s", (0,)),
+        ("h", (1,)),
+        ("s", (1,)),
+    ),
+    "ZX": (("h", (1,)), ("cz", (0, 1)), ("s", (0,)), ("s", (1,)), ("h", (1,))),
 }
 
 
@@ -140,76 +166,77 @@ def quarter_turns(points: np.ndarray) -> np.ndarray:
     return np.mod(turns.astype(np.int64), 4)
 
 
-# --- recording a family's gate sequence --------------------------------------
+# --- recording a template's gate sequence ------------------------------------
+
+# fixed rotations (constant angles) that have a translation: gate name → Pauli
+_FIXED_ROTATIONS = {
+    "rx": "X",
+    "ry": "Y",
+    "rz": "Z",
+    "p": "Z",  # P(λ) = e^{iλ/2} RZ(λ)
+    "rzz": "ZZ",
+    "rxx": "XX",
+    "ryy": "YY",
+    "rzx": "ZX",
+}
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """Stands for θ_k while a family's builder runs on the recorder."""
+def _turns(value: float) -> int | None:
+    """Quarter turns of an angle on the π/2 grid, or None."""
+    scaled = value / QUARTER
+    return int(np.rint(scaled)) % 4 if abs(scaled - np.rint(scaled)) <= ANGLE_TOLERANCE else None
 
-    k: int
 
+def record(workload: Workload) -> list[tuple]:
+    """The template's gate sequence: ("fixed", gates) and ("rot", P, slot, qubits) entries.
 
-class _Recorder:
-    """Duck-types the few QuantumCircuit methods the families' builders call.
-
-    Records ("fixed", translation-like gates) and ("rot", P, k, qubits); a fixed
-    rotation at a Clifford angle is recorded as its translation, any other
-    fixed angle raises `NotCliffordError`.
+    Raises `NotCliffordError` naming the first gate that has no Clifford translation.
     """
-
-    def __init__(self) -> None:
-        self.ops: list[tuple] = []
-
-    def _rotation(self, pauli: str, angle, qubits: tuple[int, ...]) -> None:
-        if isinstance(angle, _Slot):
-            self.ops.append(("rot", pauli, angle.k, qubits))
-            return
-        try:
-            turn = int(quarter_turns(np.array([float(angle)]))[0])
-        except NotCliffordError:
-            raise NotCliffordError(
-                f"fixed gate r{pauli.lower()}({float(angle)!r}) is not Clifford"
-            ) from None
-        gates = tuple(
-            (name, tuple(qubits[i] for i in ops)) for name, ops in translation(pauli, turn)
-        )
-        self.ops.append(("fixed", gates))
-
-    def rx(self, angle, qubit: int) -> None:
-        self._rotation("X", angle, (qubit,))
-
-    def ry(self, angle, qubit: int) -> None:
-        self._rotation("Y", angle, (qubit,))
-
-    def rz(self, angle, qubit: int) -> None:
-        self._rotation("Z", angle, (qubit,))
-
-    def rzz(self, angle, a: int, b: int) -> None:
-        self._rotation("ZZ", angle, (a, b))
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name not in GATES:
-            raise NotCliffordError(f"gate '{name}' has no Clifford translation")
-
-        def gate(*qubits: int) -> None:
-            self.ops.append(("fixed", ((name, tuple(qubits)),)))
-
-        return gate
-
-
-def record(task: Task) -> list[tuple]:
-    """The task's gate sequence: ("fixed", gates) and ("rot", P, k, qubits) entries."""
-    family = FAMILIES[task.ansatz]
-    if family.random_axes or family.non_clifford:
-        reason = family.non_clifford or "random rotation axes per sample"
-        raise NotCliffordError(f"{family.name} circuits are not Clifford: {reason}")
-    recorder = _Recorder()
-    slots = [_Slot(k) for k in range(task.n_params)]
-    family._build(recorder, task, slots, _plain_rotation)
-    return recorder.ops
+    circuit = workload.circuit
+    if circuit.random_axes or circuit.non_clifford:
+        reason = circuit.non_clifford or "random rotation axes per sample"
+        raise NotCliffordError(f"its circuits are not Clifford: {reason}")
+    slot_of = {p: s for s, p in enumerate(circuit.slots)}
+    index = {bit: i for i, bit in enumerate(circuit.circuit.qubits)}
+    ops: list[tuple] = []
+    for position, instruction in enumerate(circuit.circuit.data):
+        operation = instruction.operation
+        qubits = tuple(index[q] for q in instruction.qubits)
+        where = f"gate {position} ({operation.name} on qubits {list(qubits)})"
+        params = operation.params
+        slot = slot_of.get(params[0]) if len(params) == 1 else None
+        if slot is not None:
+            rotation = circuit.rotations[slot]
+            if operation.name not in _FIXED_ROTATIONS:  # the template's gate of this slot
+                raise NotCliffordError(
+                    f"{where}: a rotation about {rotation.pauli} has no Clifford translation here "
+                    f"(trainable gates {', '.join(sorted(_FIXED_ROTATIONS))} only)"
+                )
+            slopes = [a for _, a in rotation.terms]
+            if any(a != round(a) for a in slopes) or _turns(rotation.offset) is None:
+                raise NotCliffordError(
+                    f"{where}: angle {rotation.offset!r} + {slopes} θ leaves the π/2 grid "
+                    "at Clifford angles"
+                )
+            ops.append(("rot", _FIXED_ROTATIONS[operation.name], slot, qubits))
+            continue
+        if operation.name in GATES:
+            ops.append(("fixed", ((operation.name, qubits),)))
+            continue
+        if operation.name in _FIXED_ROTATIONS and all(isinstance(p, float | int) for p in params):
+            turn = _turns(float(params[0]))
+            if turn is None:
+                raise NotCliffordError(
+                    f"{where}: fixed gate {operation.name}({float(params[0])!r}) is not Clifford"
+                )
+            pauli = _FIXED_ROTATIONS[operation.name]
+            gates = tuple(
+                (name, tuple(qubits[i] for i in ops_)) for name, ops_ in translation(pauli, turn)
+            )
+            ops.append(("fixed", gates))
+            continue
+        raise NotCliffordError(f"{where}: gate '{operation.name}' has no Clifford translation")
+    return ops
 
 
 # --- the plan: instructions built once per task --------------------------------
@@ -285,14 +312,13 @@ class CliffordPlan:
         return result
 
 
-def plan(task: Task) -> CliffordPlan:
+def plan(workload: Workload) -> CliffordPlan:
     """Record the task's structure, layer it, and pre-build every instruction it uses.
 
     Layers are as soon as possible: a gate goes one layer after the last gate
     on any of its qubits, so the gates of one layer act on disjoint qubits.
     """
-    if task.cost not in COSTS:
-        raise NotCliffordError(f"cost '{task.cost}' is not supported by the stabilizer route")
+    task = workload.task
     n = task.qubits
     empty = QuantumCircuit(n, name=task.id)
     qubits = empty.qubits
@@ -305,7 +331,7 @@ def plan(task: Task) -> CliffordPlan:
 
     level = [0] * n
     grouped: list[tuple[list, list]] = []  # per layer: (rotations, fixed gates)
-    for op in record(task):
+    for op in record(workload):
         gates = op[1] if op[0] == "fixed" else ((None, op[3]),)
         for gate in gates:
             operands = gate[1]
@@ -340,36 +366,31 @@ def plan(task: Task) -> CliffordPlan:
                 fixed=build(fixed),
             )
         )
-    saves, labels = _saves(task, qubits)
+    saves, labels = _saves(workload, qubits)
     return CliffordPlan(task, empty, layers, saves, labels)
 
 
-def _saves(task: Task, qubits) -> tuple[tuple[CircuitInstruction, ...], tuple[str, ...]]:
-    n = task.qubits
-    if task.cost == "global":
-        save = SaveAmplitudesSquared(n, [0], label=LABEL)
+def _saves(workload: Workload, qubits) -> tuple[tuple[CircuitInstruction, ...], tuple[str, ...]]:
+    observable = workload.observable
+    if observable.projector:
+        save = SaveAmplitudesSquared(len(qubits), [0], label=LABEL)
         return (CircuitInstruction(save, tuple(qubits)),), (LABEL,)
-    z = SparsePauliOp("Z")
-    if task.cost == "local":
-        saves, labels = [], []
-        for b, start in enumerate(range(0, n, LOCAL_BLOCK)):
-            block = range(start, min(start + LOCAL_BLOCK, n))
-            operator = SparsePauliOp.from_sparse_list(
-                [("Z", [i], 1.0) for i in range(len(block))], len(block)
+    terms = observable.terms
+    if len(terms) == 1:
+        operator, support = observable.local_operator(terms)
+        save = SaveExpectationValue(operator, label=LABEL)
+        return (CircuitInstruction(save, tuple(qubits[q] for q in support)),), (LABEL,)
+    saves, labels = [], []
+    for b, start in enumerate(range(0, len(terms), LOCAL_BLOCK)):
+        operator, support = observable.local_operator(terms[start : start + LOCAL_BLOCK])
+        labels.append(f"{LABEL}{b}")
+        saves.append(
+            CircuitInstruction(
+                SaveExpectationValue(operator, label=labels[-1]),
+                tuple(qubits[q] for q in support),
             )
-            labels.append(f"{LABEL}{b}")
-            saves.append(
-                CircuitInstruction(
-                    SaveExpectationValue(operator, label=labels[-1]),
-                    tuple(qubits[q] for q in block),
-                )
-            )
-        return tuple(saves), tuple(labels)
-    if task.cost == "zz":
-        save = SaveExpectationValue(SparsePauliOp("ZZ"), label=LABEL)
-        return (CircuitInstruction(save, (qubits[0], qubits[1])),), (LABEL,)
-    output = FAMILIES[task.ansatz].output_qubit(n)
-    return (CircuitInstruction(SaveExpectationValue(z, label=LABEL), (qubits[output],)),), (LABEL,)
+        )
+    return tuple(saves), tuple(labels)
 
 
 def _scalar(value) -> float:
@@ -380,10 +401,7 @@ def evaluate(plan: CliffordPlan, simulator, points: np.ndarray) -> np.ndarray:
     """Saved value v at each row of `points`: one bound circuit each, one Aer call."""
     circuits = plan.circuits(points)
     result = simulator.run(circuits).result()
-    if not result.success:
-        status = " ".join(str(result.status).split())
-        short = status if len(status) <= 300 else status[:300] + " …"
-        raise RuntimeError(f"Aer failed on task {plan.task.id}: {short}")
+    check_result(result, f"task {plan.task.id}")
     values = np.empty(len(circuits))
     labels = plan.labels
     for i in range(len(circuits)):
@@ -391,3 +409,79 @@ def evaluate(plan: CliffordPlan, simulator, points: np.ndarray) -> np.ndarray:
         # fixed order, so the sum is the same whatever else is in the batch
         values[i] = sum(_scalar(data[label]) for label in labels)
     return values
+
+
+class PreparedStabilizer(Prepared):
+    def __init__(self, engine: Engine, workload: Workload) -> None:
+        self.engine = engine
+        self.workload = workload
+        self.plan = plan(workload)
+
+    @property
+    def width(self) -> int:
+        return self.workload.task.qubits
+
+    def describe(self) -> str:
+        return f"stabilizer (Clifford circuits of {self.width} qubits)"
+
+    def differences(self, simulator, angles, structure):
+        if structure:
+            raise NotCliffordError(
+                f"task {self.workload.task.id}: random axes have no stabilizer route"
+            )
+        rule = self.workload.rule
+        repeats = 1 + 2 * len(rule.slots)
+        start = time.perf_counter()
+        values = evaluate(self.plan, simulator, rule.points(angles)).reshape(len(angles), repeats)
+        seconds = time.perf_counter() - start
+        return values[:, 0], values[:, 1::2] - values[:, 2::2], seconds
+
+
+class StabilizerEngine(Engine):
+    """Aer's stabilizer method: Clifford circuits at Clifford angles, thousands of qubits."""
+
+    name = "stabilizer"
+    methods = ("stabilizer",)
+
+    def refusal(self, workload: Workload):
+        task = workload.task
+        family = FAMILIES.get(task.ansatz)  # built-in families say so without a build
+        if family is not None and (family.non_clifford or family.random_axes):
+            reason = family.non_clifford or "random rotation axes per sample"
+            return (
+                "ansatz",
+                f'method = "stabilizer" cannot simulate {task.ansatz}: it has {reason}, '
+                "so its circuits are not Clifford at any angles",
+            )
+        if task.angles != "clifford":
+            return (
+                "angles",
+                f'method = "stabilizer" needs angles = "clifford" (got \'{task.angles}\'): other '
+                "angles make the rotations non-Clifford gates",
+            )
+        try:
+            record(workload)
+        except NotCliffordError as exc:
+            return ("ansatz", f'method = "stabilizer" cannot simulate {task.ansatz}: {exc}')
+        return None
+
+    def memory_bytes(self, workload: Workload, precision: str) -> int:
+        n = workload.task.qubits
+        return n * n // 2  # a tableau of n qubits: about 2n² bits (docs/large-n.md)
+
+    def work(self, workload: Workload) -> float:
+        # Aer converts ≈ P + n instructions per circuit at ≈ 8 µs each, and a local
+        # observable's n single-qubit expectation values take ≈ 15 ns · n² (measured).
+        task = workload.task
+        n = task.qubits
+        local = (
+            15.0
+            * n
+            * n
+            * (not workload.observable.projector and len(workload.observable.terms) > 1)
+        )
+        rows = 1 + 2 * len(task.parameters)
+        return rows * (8000.0 * (task.n_params + n) + local)
+
+    def prepare(self, workload: Workload) -> PreparedStabilizer:
+        return PreparedStabilizer(self, workload)
