@@ -53,6 +53,12 @@ def _cmd_circuit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lie(args: argparse.Namespace) -> int:
+    from suite.lie_command import run
+
+    return run(args)
+
+
 def _cmd_archive(args: argparse.Namespace) -> int:
     from suite.archive import archive
 
@@ -67,6 +73,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     identical, lines = verify(Path(args.target), per_task=args.samples)
     print("\n".join(lines))
     return 0 if identical else EXIT_FAILED
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from suite.compare import compare
+
+    return compare(
+        Path(args.a),
+        Path(args.b),
+        as_json=args.json,
+        max_slowdown=args.max_slowdown,
+        confidence=args.confidence,
+    )
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -118,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qasm3", action="store_true", help="OpenQASM 3 instead of 2.0")
     p.set_defaults(func=_cmd_circuit)
 
+    p = sub.add_parser("lie", help="dynamical Lie algebra, g-purities and variance per task")
+    p.add_argument("job", help="job spec (TOML)")
+    p.add_argument("--json", action="store_true", help="JSON instead of a table")
+    p.add_argument(
+        "--task", action="append", help="only this task id (repeat for several; default: all)"
+    )
+    p.add_argument(
+        "--max-dimension",
+        type=int,
+        default=20_000,
+        help="stop the closure beyond this many basis strings (default 20000)",
+    )
+    p.set_defaults(func=_cmd_lie)
+
     p = sub.add_parser("archive", help="pack a finished run with checksums and provenance")
     p.add_argument("dir", help="run directory")
     p.add_argument("-o", "--output", help="archive file (default: DIR.bpsuite.tar.gz)")
@@ -127,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="archive (.tar.gz) or run directory")
     p.add_argument("--samples", type=int, default=3, help="samples recomputed per task")
     p.set_defaults(func=_cmd_verify)
+
+    from suite.compare import add_arguments as compare_arguments
+
+    p = sub.add_parser("compare", help="two runs of one job: variances, bits, throughput")
+    compare_arguments(p)
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("info", help="Aer devices and methods, MPI library, versions")
     p.set_defaults(func=_cmd_info)
@@ -143,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    print(f"bpsuite: error: {message}", file=sys.stderr, flush=True)
+    sys.stderr.write(f"bpsuite: error: {message}\n")  # one write: ranks' lines stay whole
+    sys.stderr.flush()
 
 
 def _exit_code(exc: BaseException) -> int:

@@ -58,6 +58,7 @@ from qiskit.circuit.library import (
 )
 from qiskit_aer.library import SaveAmplitudesSquared, SaveExpectationValue
 
+from suite.circuits.description import ROTATION_GATES
 from suite.circuits.families import FAMILIES
 from suite.engines.base import Engine, Prepared, Workload, check_result
 from suite.engines.template import LABEL
@@ -168,17 +169,9 @@ def quarter_turns(points: np.ndarray) -> np.ndarray:
 
 # --- recording a template's gate sequence ------------------------------------
 
-# fixed rotations (constant angles) that have a translation: gate name → Pauli
-_FIXED_ROTATIONS = {
-    "rx": "X",
-    "ry": "Y",
-    "rz": "Z",
-    "p": "Z",  # P(λ) = e^{iλ/2} RZ(λ)
-    "rzz": "ZZ",
-    "rxx": "XX",
-    "ryy": "YY",
-    "rzx": "ZX",
-}
+# Rotation gates by name → their Pauli in operand order (letter i on operand i), the
+# key of PAULI_PART / CLIFFORD_PART (ROTATION_GATES has qiskit's order: reversed).
+_FIXED_ROTATIONS = {name: label[::-1] for name, label in ROTATION_GATES.items()}
 
 
 def _turns(value: float) -> int | None:
