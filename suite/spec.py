@@ -392,6 +392,12 @@ class _Validator:
             observable=observable,
             **common,
         )
+        if simulator.method == "stabilizer":  # before building a circuit of n qubits
+            self.memory(
+                Workload(dataclasses.replace(task, method="stabilizer")),
+                simulator.precision,
+                f"{where}.qubits",
+            )
         workload = Workload(task)
         if not src.builtin:
             try:

@@ -464,3 +464,13 @@ def test_rank_count_does_not_change_any_number_on_the_clifford_route(tmp_path):
         result = bpsuite("run", str(job_file), "--out", str(runs[ranks]), ranks=ranks)
         assert "auto (stabilizer: 3 task(s), statevector: 1 task(s))" in result.stderr
     assert_same_numbers(runs[2] / "results.h5", runs[1] / "results.h5")
+
+
+def test_a_tableau_that_cannot_fit_is_refused_before_any_circuit_is_built():
+    """n = 2^20 on the stabilizer method: ~2n² bits of tableau, refused in one line."""
+    text = job(sweep(ansatz="product", cost="local", qubits=2**20, angles="clifford"))
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, "big.toml", memory_bytes=24 << 30)
+    message = str(info.value)
+    assert message.startswith("big.toml: sweep[0].qubits: a stabilizer tableau of 1048576 qubits")
+    assert "\n" not in message

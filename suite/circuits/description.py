@@ -158,6 +158,8 @@ def _linear(
     """(terms, offset) of a trainable angle; None when it holds no trainable parameter."""
     if not isinstance(expression, ParameterExpression):
         return None
+    if isinstance(expression, Parameter) and expression in trainable:  # the common case
+        return ((trainable[expression], 1.0),), 0.0
     parameters = set(expression.parameters)
     mine = [p for p in parameters if p in trainable]
     if not mine:
@@ -356,7 +358,7 @@ def describe(
         for value in operation.params:
             if not isinstance(value, ParameterExpression):
                 continue
-            mine = sorted(_name(q) for q in set(value.parameters) & set(index))
+            mine = sorted(_name(q) for q in value.parameters if q in index)
             if mine and name not in ROTATION_GATES:
                 raise CircuitError(
                     f"{where}: parameter '{mine[0]}' sits in a '{name}' gate, which has no "
