@@ -52,6 +52,7 @@ from analysis.statistics import (
     relative_variance_of_variance,
     task_rng,
 )
+from analysis.summary import PROVENANCE_KEYS
 
 DEFAULT_CONFIDENCE = 0.999
 DEFAULT_MAX_SLOWDOWN = 0.10
@@ -65,15 +66,8 @@ PERMUTATION_SAMPLES = 20_000
 MIN_PERMUTATIONS = 2000
 PERMUTATIONS_PER_LEVEL = 10
 _CHUNK = 64
-VERSION_KEYS = (
-    "suite_version",
-    "python_version",
-    "numpy_version",
-    "h5py_version",
-    "qiskit_version",
-    "qiskit_aer_version",
-    "mpi_library",
-)
+# the versions of the software of a run, from the provenance the summary reports
+VERSION_KEYS = (*(k for k in PROVENANCE_KEYS if k.endswith("_version")), "mpi_library")
 
 
 class DifferentJobsError(AnalysisError):
