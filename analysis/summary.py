@@ -33,6 +33,7 @@ PROVENANCE_KEYS = (
     "mpi_library",
     "mpi_size",
     "host",
+    "cpu_model",
     "git_revision",
     "created",
 )

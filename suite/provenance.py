@@ -53,6 +53,17 @@ def git_revision() -> str:
     return rev + ("+dirty" if dirty else "")
 
 
+def cpu_model() -> str:
+    """The processor's model name (Linux /proc/cpuinfo, else platform), for comparisons."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def versions() -> dict[str, str]:
     result = {"suite_version": suite.__version__, "python_version": platform.python_version()}
     for key, package in PACKAGES.items():
@@ -74,6 +85,7 @@ def provenance(
         "mpi_library": mpi_library,
         "mpi_size": mpi_size,
         "host": socket.gethostname(),
+        "cpu_model": cpu_model(),
         "git_revision": git_revision(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
