@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from suite import faults
-from suite.circuits.builders import circuit_of, source_files
+from suite.circuits.builders import random_axes, source_files
 from suite.circuits.sampling import draw_samples
 from suite.engines.aer import Resolved, make_simulator, resolve, threads_per_rank
 from suite.engines.base import Prepared, gradient_batch
@@ -231,8 +231,8 @@ def compute_units(
             simulators[key] = make_simulator(
                 resolved.for_task(task), engine.width, world.local_rank
             )
-        random_axes = circuit_of(task).random_axes
-        theta, axes = draw_samples(spec.seed, task, unit.samples, random_axes)
+        circuit = engine.workload.circuit
+        theta, axes = draw_samples(spec.seed, task, unit.samples, circuit.random_axes)
         result = gradient_batch(prepared[task.id], simulators[key], theta, axes)
         simulate += result.simulate_seconds
         per_sample = result.simulate_seconds / len(unit.samples)
@@ -337,7 +337,7 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
                 shard_path(run_dir, world.rank, attempt),
                 spec,
                 {**prov, "rank": world.rank, "attempt": attempt},
-                {t.id: circuit_of(t).random_axes for t in spec.tasks},
+                {t.id: random_axes(t) for t in spec.tasks},
                 chunk=max(t.batch for t in spec.tasks),
             )
             try:

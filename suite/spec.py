@@ -220,7 +220,7 @@ class _Validator:
         batch: int,
         simulator: SimulatorSpec,
     ) -> list[Task]:
-        where = f"{sweep_where(index)}"
+        where = f"sweep[{index}]"
         self.unknown(table, SWEEP_KEYS, where)
         for key in ("ansatz", "qubits"):
             if key not in table:
@@ -497,10 +497,6 @@ class _Validator:
             '(use fewer qubits, or method = "matrix_product_state", or angles = '
             '"clifford" with method = "stabilizer")',
         )
-
-
-def sweep_where(index: int) -> str:
-    return f"sweep[{index}]"
 
 
 def physical_memory() -> int:

@@ -14,8 +14,8 @@ for its engine.
 
 from __future__ import annotations
 
-import functools
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,14 +108,60 @@ def user_circuit(task: Task) -> QuantumCircuit:
     return circuit
 
 
-@functools.lru_cache(maxsize=32)
+CACHED_CIRCUITS = 64
+_cache: OrderedDict[tuple, ParametrizedCircuit] = OrderedDict()
+
+
+def _circuit_key(task: Task) -> tuple:
+    """What determines a task's circuit: not its cost, parameters, method or samples, so
+    validation and the run build each circuit once. A user's circuit also fixes n_params."""
+    builtin = task.ansatz in FAMILIES
+    return (
+        task.ansatz,
+        task.qubits,
+        task.depth,
+        task.block,
+        task.options,
+        task.base_dir,
+        task.n_params if builtin else None,
+    )
+
+
 def circuit_of(task: Task) -> ParametrizedCircuit:
-    """The task's circuit as data (cached per process)."""
+    """The task's circuit as data (cached per process, least recently used dropped)."""
+    key = _circuit_key(task)
+    found = _cache.get(key)
+    if found is not None:
+        _cache.move_to_end(key)
+        return found
     src = source(task.ansatz)
     if src.builtin:
-        return FAMILIES[src.target].describe(task)
-    circuit = user_circuit(task)
-    return describe(circuit, list(circuit.parameters))
+        found = FAMILIES[src.target].describe(task)
+    else:
+        circuit = user_circuit(task)
+        found = describe(circuit, list(circuit.parameters))
+    _cache[key] = found
+    if len(_cache) > CACHED_CIRCUITS:
+        _cache.popitem(last=False)
+    return found
+
+
+def never_clifford(task: Task) -> str | None:
+    """Why a task's circuits are not Clifford at any angles, when its builder knows it
+    without a build (a built-in family's fixed non-Clifford gate or random axes); None
+    says only that the circuit itself must be checked."""
+    family = FAMILIES.get(task.ansatz)
+    if family is None:
+        return None
+    return family.non_clifford or (
+        "random rotation axes per sample" if family.random_axes else None
+    )
+
+
+def random_axes(task: Task) -> bool:
+    """Whether the task's samples draw rotation axes (McClean), without building it."""
+    family = FAMILIES.get(task.ansatz)
+    return family is not None and family.random_axes
 
 
 def source_files(task: Task) -> list[str]:

@@ -1,7 +1,7 @@
 """The Clifford route: Aer's stabilizer method for samples with Clifford angles.
 
 With angles in {0, π/2, π, 3π/2} (``angles = "clifford"``) every trainable
-gate R_P(θ) = exp(−iθP/2), P ∈ {X, Y, Z, ZZ}, is a Clifford gate, and so is
+gate R_P(θ) = exp(−iθP/2), P ∈ {X, Y, Z, ZZ, XX, YY, ZX}, is a Clifford gate, and so is
 every shifted point θ ± π/2. Aer's stabilizer method wants Clifford gate
 *names* and has no parametric gates, so each evaluation point becomes its own
 bound circuit in which rotation k, at q_k = round(θ_k / (π/2)) mod 4 quarter
@@ -13,7 +13,7 @@ Building and converting circuits is the cost at large n (Aer converts every
 instruction of every circuit in Python, ≈ 10 µs each), so `plan` reads a
 task's gate sequence once from its template (`record`, which also decides
 whether the circuit is Clifford: every fixed gate a Clifford gate or a
-rotation at a multiple of π/2, every trainable rotation about X, Y, Z or ZZ
+rotation at a multiple of π/2, every trainable rotation an rx, ry, rz, rxx, ryy, rzz or rzx
 with an integer slope and an offset on the π/2 grid), and sorts it into layers
 of gates on disjoint qubits, with every instruction built in advance. Per
 point a layer then adds one `pauli` instruction holding the Pauli parts of all
@@ -58,8 +58,8 @@ from qiskit.circuit.library import (
 )
 from qiskit_aer.library import SaveAmplitudesSquared, SaveExpectationValue
 
+from suite.circuits.builders import never_clifford
 from suite.circuits.description import ROTATION_GATES
-from suite.circuits.families import FAMILIES
 from suite.engines.base import Engine, Prepared, Workload, check_result
 from suite.engines.template import LABEL
 
@@ -438,9 +438,8 @@ class StabilizerEngine(Engine):
 
     def refusal(self, workload: Workload):
         task = workload.task
-        family = FAMILIES.get(task.ansatz)  # built-in families say so without a build
-        if family is not None and (family.non_clifford or family.random_axes):
-            reason = family.non_clifford or "random rotation axes per sample"
+        reason = never_clifford(task)  # known without building the circuit
+        if reason:
             return (
                 "ansatz",
                 f'method = "stabilizer" cannot simulate {task.ansatz}: it has {reason}, '
