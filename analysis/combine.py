@@ -106,6 +106,8 @@ def merge_task(parts: list[TaskData], tol: float) -> TaskData:
         theta=theta[keep] if theta is not None else None,
         rank=pick([p.rank for p in parts]),
         time_simulate=pick([p.time_simulate for p in parts]),
+        grad_shot_variance=pick([p.grad_shot_variance for p in parts]),
+        cost_shot_variance=pick([p.cost_shot_variance for p in parts]),
         samples_requested=max((p.samples_requested or 0) for p in parts) or None,
         sources=[s for p in parts for s in p.sources],
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import NullFormatter, NullLocator
 
 from analysis import theory
 
@@ -283,10 +283,75 @@ def scaling(summary: dict[str, Any], out: Path) -> list[dict[str, str]]:
     return [{"path": "figures/strong_scaling.png", "caption": "Strong scaling"}]
 
 
+_VERDICT_COLORS = {
+    "agrees": "C2",
+    "not deep enough": "C1",
+    "disagrees": "C3",
+    "unresolved": "C7",
+}
+
+
+def lie_predictions(summary: dict[str, Any], out: Path) -> list[dict[str, str]]:
+    """Measured against predicted variance (log–log), one point per Lie check."""
+    checks = [
+        c
+        for c in summary.get("lie_checks") or []
+        if c.get("measured") and c.get("predicted") and c.get("measured_ci")
+    ]
+    if not checks:
+        return []
+    fig, (ax,) = _grid(1, width=6.0, height=5.0)
+    for quantity, marker in (("loss", "s"), ("gradient", "o")):
+        for verdict, color in _VERDICT_COLORS.items():
+            group = [c for c in checks if c["quantity"] == quantity and c["verdict"] == verdict]
+            if not group:
+                continue
+            x = np.array([c["predicted"] for c in group])
+            y = np.array([c["measured"] for c in group])
+            lo = np.array([c["measured_ci"][0] for c in group])
+            hi = np.array([c["measured_ci"][1] for c in group])
+            ax.errorbar(
+                x,
+                y,
+                yerr=np.vstack([y - lo, hi - y]).clip(min=0),
+                fmt=marker,
+                color=color,
+                capsize=3,
+                label=f"{quantity}: {verdict}",
+            )
+    values = [c["predicted"] for c in checks] + [c["measured"] for c in checks]
+    line = np.array([min(values) / 2, max(values) * 2])
+    ax.plot(line, line, ":", color="black", label="measured = predicted")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("Lie-algebraic prediction (deep circuits)")
+    ax.set_ylabel("measured variance")
+    ax.set_title("Measured variances against the Lie-algebraic predictions")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    _save(fig, out / "lie_predictions.png")
+    return [
+        {
+            "path": "figures/lie_predictions.png",
+            "caption": "Measured loss and gradient variances against the Lie-algebraic "
+            "predictions, by verdict",
+        }
+    ]
+
+
 def make_figures(summary: dict[str, Any], out: Path) -> list[dict[str, str]]:
     """Write every figure that has data; returns their report paths and captions."""
     out.mkdir(parents=True, exist_ok=True)
     made: list[dict[str, str]] = []
-    for maker in (variance_vs_qubits, variance_vs_depth, throughput, rank_time, scaling):
+    makers = (
+        variance_vs_qubits,
+        variance_vs_depth,
+        lie_predictions,
+        throughput,
+        rank_time,
+        scaling,
+    )
+    for maker in makers:
         made.extend(maker(summary, out))
     return made

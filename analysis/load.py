@@ -54,6 +54,10 @@ class TaskData:
     rank: np.ndarray | None  # int32 (S,)
     time_simulate: np.ndarray | None  # float64 (S,)
     sources: list[str] = field(default_factory=list)
+    # Finite shots (docs/shots.md): per-sample unbiased estimates of the shot-noise
+    # variance of each stored gradient (S, K) and cost (S); None for exact tasks.
+    grad_shot_variance: np.ndarray | None = None
+    cost_shot_variance: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -162,7 +166,21 @@ def _read_task(task_id: str, group: h5py.Group, path: Path, with_theta: bool) ->
     rank = _optional(group, "rank", path, np.int64)
     time_simulate = _optional(group, "time_simulate", path, np.float64)
     theta = _optional(group, "theta", path, np.float64) if with_theta else None
-    for name, arr in (("cost", cost_values), ("rank", rank), ("time_simulate", time_simulate)):
+    grad_shot = _optional(group, "grad_shot_variance", path, np.float64)
+    cost_shot = _optional(group, "cost_shot_variance", path, np.float64)
+    if grad_shot is not None:
+        grad_shot = grad_shot.reshape(-1, 1) if grad_shot.ndim == 1 and k == 1 else grad_shot
+        if grad_shot.shape != (n, k):
+            raise AnalysisError(
+                f"{path}: task {task_id} grad_shot_variance has shape {grad_shot.shape}, "
+                f"expected ({n}, {k})"
+            )
+    for name, arr in (
+        ("cost", cost_values),
+        ("rank", rank),
+        ("time_simulate", time_simulate),
+        ("cost_shot_variance", cost_shot),
+    ):
         if arr is not None and arr.reshape(-1).shape[0] != n:
             raise AnalysisError(f"{path}: task {task_id} {name} has {arr.size} rows, expected {n}")
     if theta is not None and (theta.ndim != 2 or theta.shape[0] != n):
@@ -174,6 +192,8 @@ def _read_task(task_id: str, group: h5py.Group, path: Path, with_theta: bool) ->
         rank = rank[order] if rank is not None else None
         time_simulate = time_simulate[order] if time_simulate is not None else None
         theta = theta[order] if theta is not None else None
+        grad_shot = grad_shot[order] if grad_shot is not None else None
+        cost_shot = cost_shot[order] if cost_shot is not None else None
     if n > 1 and np.any(np.diff(sample) == 0):
         raise AnalysisError(f"{path}: task {task_id} has duplicate sample indices")
     spec = _json_attr(attrs.get("spec"), f"spec of task {task_id}", path)
@@ -200,6 +220,8 @@ def _read_task(task_id: str, group: h5py.Group, path: Path, with_theta: bool) ->
         rank=rank.reshape(-1) if rank is not None else None,
         time_simulate=time_simulate.reshape(-1) if time_simulate is not None else None,
         sources=[str(path)],
+        grad_shot_variance=grad_shot,
+        cost_shot_variance=cost_shot.reshape(-1) if cost_shot is not None else None,
     )
 
 

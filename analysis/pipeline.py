@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from analysis import lie_check
 from analysis.combine import combine_runs, precision_of
 from analysis.errors import AnalysisError
 from analysis.load import load_run
+from analysis.noise import noise_fits
 from analysis.statistics import DEFAULT_RESAMPLES
 from analysis.summary import family_fits, jsonable, provenance, task_entry
 from analysis.sweeps import depth_sweeps
@@ -36,8 +38,13 @@ def build_summary(
     confidence: float = 0.95,
     seed: int = 0,
     n_resamples: int = DEFAULT_RESAMPLES,
+    predictions: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The summary dict, without writing anything."""
+    """The summary dict, without writing anything.
+
+    `predictions` (task id → entry of `bpsuite lie --json`) adds the Lie-algebraic
+    predictions and their checks (analysis/lie_check.py); `bpsuite analyze` passes them.
+    """
     if not run_dirs:
         raise AnalysisError("no run directories given")
     if not 0.0 < confidence < 1.0:
@@ -46,6 +53,8 @@ def build_summary(
     tasks = combine_runs(runs)
     precision = "single" if any(precision_of(r) == "single" for r in runs) else "double"
     entries = [task_entry(t, precision, seed, confidence, n_resamples) for t in tasks.values()]
+    if predictions:
+        lie_check.attach(entries, predictions)
     fits = family_fits(entries, confidence)
     warnings = _run_warnings(runs)
     for t in entries:
@@ -53,6 +62,8 @@ def build_summary(
             warnings.append(f"{t['task']}: heavy tails ({t['heavy_tail_reason']})")
         if t.get("precision_floor_flag"):
             warnings.append(f"{t['task']}: variance at the {precision} precision floor")
+        if t.get("at_shot_floor"):
+            warnings.append(f"{t['task']}: variance at the shot-noise floor (docs/shots.md)")
         warnings.extend(f"{t['task']}: {note}" for note in t.get("notes", []))
     summary: dict[str, Any] = {
         "schema": SUMMARY_SCHEMA,
@@ -68,9 +79,11 @@ def build_summary(
         "tasks": entries,
         "fits": fits,
         "depth_sweeps": depth_sweeps(entries, confidence),
+        "lie_checks": lie_check.checks(entries) if predictions else [],
         "timing": timing_summary(runs, tasks),
         "warnings": warnings,
     }
+    summary["noise_fits"] = noise_fits(entries, summary["depth_sweeps"])  # docs/noise.md
     return jsonable(summary)
 
 
@@ -79,6 +92,7 @@ def analyze_runs(
     out_dir: Path | None = None,
     confidence: float = 0.95,
     seed: int = 0,
+    predictions: dict[str, dict[str, Any]] | None = None,
 ) -> dict:
     """Analyse one job's run directories; write summary.json, report.md and figures.
 
@@ -86,7 +100,7 @@ def analyze_runs(
     de-duplicated by sample index. The result depends only on the data and `seed`.
     """
     run_dirs = [Path(d) for d in run_dirs]
-    summary = build_summary(run_dirs, confidence=confidence, seed=seed)
+    summary = build_summary(run_dirs, confidence=confidence, seed=seed, predictions=predictions)
     out = Path(out_dir) if out_dir is not None else run_dirs[0] / "analysis"
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)

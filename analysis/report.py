@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.formatting import interval, num
+from analysis.shots import report_flags
 
 
 def _cell(x: Any) -> str:
@@ -133,6 +134,7 @@ def _tasks(summary: dict[str, Any]) -> list[str]:
             flags.append(f"heavy tails: {t.get('heavy_tail_reason')}")
         if t.get("precision_floor_flag"):
             flags.append("at precision floor")
+        flags.extend(report_flags(t))
         flags.extend(t.get("notes", []))
         rows.append(
             [
@@ -231,6 +233,68 @@ def _sweeps(summary: dict[str, Any]) -> list[str]:
     ]
 
 
+def _lie(summary: dict[str, Any]) -> list[str]:
+    checks = summary.get("lie_checks") or []
+    if not checks:
+        return []
+    rows = [
+        [
+            c["task"],
+            c["quantity"]
+            if c["param_index"] is None
+            else f"∂θ_{c['param_index']} ({c['position']})",
+            num(c.get("lie_dimension")),
+            num(c["predicted"]),
+            num(c.get("measured")),
+            interval(c.get("measured_ci")),
+            num(c.get("z"), 2),
+            num(c.get("converged")),
+            c["verdict"],
+        ]
+        for c in checks
+    ]
+    return [
+        "## Lie-algebraic predictions",
+        "",
+        "Deep-circuit predictions from the dynamical Lie algebra g (docs/lie.md): the loss "
+        "Σ_j P_gj(ρ)P_gj(O)/dim g_j (Ragone et al. 2024), the gradient by the gate's place "
+        "(Fontana et al. 2024). z = (ln Var − ln predicted)/se; agreement at |z| < 3.29. "
+        "'deep' says whether the variance has stopped changing in the depth sweep (– without "
+        "one); a disagreement while it still changes is 'not deep enough'.",
+        "",
+        *_table(
+            ["task", "quantity", "dim g", "predicted", "Var", "CI", "z", "deep", "verdict"], rows
+        ),
+    ]
+
+
+def _noise(summary: dict[str, Any]) -> list[str]:
+    fits = summary.get("noise_fits") or []
+    rows = [
+        [
+            f["family"],
+            ", ".join(f"{k} {v}" for k, v in sorted(f["noise"].items())),
+            num(f["q"]),
+            ", ".join(map(str, f["depths"])),
+            f"{num(f.get('slope'))} {interval(f.get('slope_ci'))}",
+            num(f.get("bound")) + ("" if f["unital"] else " (non-unital)"),
+            f"**{f['verdict']}**",
+        ]
+        for f in fits
+    ]
+    if not rows:
+        return []
+    return [
+        "## Noise-induced decay",
+        "",
+        "Slope of ln Var against the depth L for noisy sweeps, against Wang et al.'s bound "
+        "2 ln q (q: the channel's largest Pauli contraction; docs/noise.md). satisfied: the "
+        "interval lies below the bound; violated: above it.",
+        "",
+        *_table(["sweep", "noise", "q", "depths", "slope (CI)", "bound 2 ln q", "verdict"], rows),
+    ]
+
+
 def _timing(summary: dict[str, Any]) -> list[str]:
     timing = summary["timing"]
     rows = []
@@ -313,6 +377,8 @@ def render_report(summary: dict[str, Any], figures: list[dict[str, str]]) -> str
         for f in figures:
             lines += [f"![{f['caption']}]({f['path']})", "", f"*{f['caption']}*", ""]
     lines += _sweeps(summary)
+    lines += _noise(summary)
+    lines += _lie(summary)
     lines += _timing(summary)
     if summary.get("warnings"):
         lines += ["## Warnings", "", *[f"- {w}" for w in summary["warnings"]], ""]

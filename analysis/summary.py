@@ -9,6 +9,7 @@ import numpy as np
 
 from analysis import theory
 from analysis.load import RunData, TaskData
+from analysis.shots import shot_entry
 from analysis.statistics import (
     ColumnStats,
     column_stats,
@@ -119,7 +120,7 @@ def task_entry(
         "samples_requested": task.samples_requested,
         "param_index": params,
     }
-    for key in ("theorem", "observable", "options"):  # users' circuits: what the sweep said
+    for key in ("theorem", "observable", "options", "noise"):  # what the sweep said
         if task.spec.get(key):
             entry[key] = task.spec[key]
     for key, value in first.items():
@@ -144,6 +145,7 @@ def task_entry(
     entry.update(loss_entry(task, precision, seed, confidence, n_resamples))
     if len(col_entries) > 1:
         entry["parameters"] = col_entries
+    entry.update(shot_entry(task, entry, confidence))
     entry["runs"] = sorted(set(task.sources))
     return entry
 
@@ -214,6 +216,7 @@ def _family_fits(
                 ln_se=t.get(prefix + "fit_ln_se"),
                 heavy_tail=bool(t.get(prefix + "heavy_tail_warning")),
                 at_floor=bool(t.get(prefix + "precision_floor_flag")),
+                at_shot_floor=bool(t.get(prefix + "at_shot_floor")),
                 exact=t.get("exact") if quantity == "gradient" else None,
             )
             for t in members

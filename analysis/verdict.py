@@ -11,7 +11,7 @@ rationale and the derivation of the false-contradiction rate, ≤ 0.002 per fami
 2. Noise or shots in the spec → inconclusive (the noiseless theorems do not apply).
 3. alternating + local whose depth rule grows faster than log n → inconclusive.
 4. Points without a usable ln Var (fewer than 3 samples, zero variance), at the precision
-   floor, or with heavy tails are left out of the fit; a family of one size (a depth
+   or shot-noise floor, or with heavy tails are left out of the fit; a family of one size (a depth
    sweep's) → inconclusive "one size only"; fewer than 3 sizes left → inconclusive
    "too few sizes".
 5. The alternative model fits better by Δχ² = χ²_E − χ²_A with P(χ²_1 ≥ Δχ²/ĉ) < 0.001
@@ -71,6 +71,7 @@ class FamilyPoint:
     heavy_tail: bool
     at_floor: bool
     exact: float | None = None  # exact Var where the theory gives one
+    at_shot_floor: bool = False  # indistinguishable from pure shot noise (analysis/shots.py)
 
 
 def _other(model: str) -> str:
@@ -84,6 +85,8 @@ def _exclusion(p: FamilyPoint) -> str | None:
         return "no variance estimate"
     if p.at_floor:
         return "at the simulator precision floor"
+    if p.at_shot_floor:
+        return "at the shot-noise floor"
     if p.heavy_tail:
         return "heavy tails"
     return None

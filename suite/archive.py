@@ -1,59 +1,53 @@
 """`bpsuite archive` and `bpsuite verify`: runs that others can check bit for bit.
 
-An archive is a gzip'd tar of the run directory's job.toml, results.h5, the
+An archive (docs/archive.md) is a gzip'd tar of the run directory's job.toml,
+results.h5 (self-contained: the merged samples, no links into shards), the
 circuit sources of users' circuits (python modules, QASM files, copied beside
-job.toml when the run started), the analysis (when present) and MANIFEST.json:
-the SHA-256 of every file, the run's provenance and the Python packages of the
-machine that archived it.
-The tar is written deterministically (sorted names, zero times and owners),
-so archiving the same directory twice gives the same bytes.
+job.toml when the run started), the analysis (when present), environment/ (facts
+of the run and of the archiving machine, its package lock: suite/environment.py),
+MANIFEST.json (the SHA-256 of every other file) and ro-crate-metadata.json (RO-Crate
+1.1, a Process Run Crate: suite/crate.py), so it can be deposited as it is.
+The tar is written deterministically (zero times and owners), so archiving the
+same directory twice on one machine gives the same bytes.
 
-`verify` checks the manifest, checks that results.h5 is complete for its
-job, and recomputes some samples of every task with the installed suite:
-angles must be bit-identical, gradients and costs are compared bit for bit
-and the largest difference is reported.
+`verify` checks every member (suite/integrity.py), checks that results.h5 is
+complete for its job, reports how this machine's environment differs from the
+run's and the archive's (informational), and recomputes some samples of every
+task with the installed suite: angles must be bit-identical, gradients and costs
+are compared bit for bit and the largest difference is reported.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
 import json
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+import suite
 from suite import SCHEMA
 from suite.circuits.builders import circuit_of
 from suite.circuits.sampling import draw_samples
-from suite.engines.aer import make_simulator, resolve
+from suite.crate import CRATE, crate_document
+from suite.engines.aer import resolve
 from suite.engines.base import gradient_batch
 from suite.engines.registry import prepare
+from suite.environment import RUN_FACTS, environment_members, environment_report, root_attributes
+from suite.integrity import MANIFEST, ArchiveError, check_manifest, self_contained
 from suite.spec import load_spec
 
-MANIFEST = "MANIFEST.json"
 ROOT_FILES = ("job.toml", "results.h5")
-VERSION_KEYS = ("suite_version", "qiskit_version", "qiskit_aer_version", "numpy_version")
-
-
-class ArchiveError(RuntimeError):
-    """An archive or run directory fails a check; one line."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = ["ArchiveError", "archive", "check_manifest", "unpacked", "verify"]
 
 
 def _members(run_dir: Path) -> list[Path]:
@@ -70,38 +64,36 @@ def _members(run_dir: Path) -> list[Path]:
     return files
 
 
-def _provenance(results: Path) -> dict[str, object]:
-    with h5py.File(results, "r") as f:
-        return {
-            k: (v.item() if hasattr(v, "item") else v)
-            for k, v in f.attrs.items()
-            if k != "job_toml"
-        }
-
-
-def archive(run_dir: Path, output: Path | None = None) -> Path:
-    """Write the archive of a finished run; returns its path."""
+def archive(
+    run_dir: Path,
+    output: Path | None = None,
+    license: str | None = None,
+    authors: Sequence[str] = (),
+) -> Path:
+    """Write the archive of a finished run; returns its path. `license` (an SPDX id or
+    a URL) and `authors` go into the RO-Crate metadata for depositing."""
     run_dir = run_dir.resolve()
     files = _members(run_dir)
+    self_contained(run_dir / "results.h5")
     output = output or run_dir.with_name(run_dir.name + ".bpsuite.tar.gz")
+    members = {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in files}
+    members.update(environment_members(run_dir))
+    deposit = {"license": license, "authors": list(authors)}
     manifest = {
         "schema": SCHEMA,
         "run": run_dir.name,
-        "files": {str(p.relative_to(run_dir)): _sha256(p) for p in files},
-        "provenance": _provenance(run_dir / "results.h5"),
-        "packages": sorted(
-            f"{d.metadata['Name']}=={d.version}"
-            for d in metadata.distributions()
-            if d.metadata["Name"]
-        ),
+        "archived_with": suite.__version__,
+        "deposit": deposit,
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
     }
-    manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True, default=str).encode()
+    members[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    digests = {**manifest["files"], MANIFEST: hashlib.sha256(members[MANIFEST]).hexdigest()}
+    sizes_digests = {name: (len(data), digests[name]) for name, data in members.items()}
+    run_facts = json.loads(members[RUN_FACTS])
+    members[CRATE] = crate_document(run_dir.name, sizes_digests, run_facts, deposit)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        entries = [(MANIFEST, manifest_bytes)] + [
-            (str(p.relative_to(run_dir)), p.read_bytes()) for p in files
-        ]
-        for name, data in entries:
+        for name, data in sorted(members.items()):
             info = tarfile.TarInfo(f"{run_dir.name}/{name}")
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             tar.addfile(info, io.BytesIO(data))
@@ -130,23 +122,10 @@ class TaskCheck:
         )
 
 
-def check_manifest(run_dir: Path) -> list[str]:
-    manifest = json.loads((run_dir / MANIFEST).read_text())
-    lines = []
-    for name, digest in sorted(manifest["files"].items()):
-        path = run_dir / name
-        if not path.is_file():
-            raise ArchiveError(f"{name}: listed in {MANIFEST} but missing")
-        if _sha256(path) != digest:
-            raise ArchiveError(f"{name}: SHA-256 differs from {MANIFEST} (file altered)")
-    lines.append(f"manifest: {len(manifest['files'])} files, SHA-256 match")
-    return lines
-
-
 def _run_threads(results: Path) -> int:
     """Aer threads per rank of the run (1 when the provenance does not say)."""
     try:
-        simulator = json.loads(str(_provenance(results).get("simulator", "{}")))
+        simulator = json.loads(str(root_attributes(results).get("simulator", "{}")))
         return max(1, int(simulator.get("threads", 1)))
     except (ValueError, TypeError):
         return 1
@@ -169,7 +148,10 @@ def _recompute(run_dir: Path, per_task: int) -> list[TaskCheck]:
                     f"0…{task.samples - 1} exactly once"
                 )
             picks = np.unique(np.linspace(0, task.samples - 1, per_task).round().astype(int))
+            # the engine the run used ("auto" may choose otherwise on this machine)
+            method = json.loads(group.attrs["spec"]).get("method", task.method)
             stored[task.id] = (
+                dataclasses.replace(task, method=method),
                 picks,
                 group["theta"][picks, :],
                 group["grad"][picks, :],
@@ -179,12 +161,12 @@ def _recompute(run_dir: Path, per_task: int) -> list[TaskCheck]:
     # them, and another count can change the last bits of a sum.
     resolved = resolve(spec.simulator, threads=_run_threads(run_dir / "results.h5"))
     checks = []
-    for task in spec.tasks:
-        picks, theta, grad, cost = stored[task.id]
+    for original in spec.tasks:
+        task, picks, theta, grad, cost = stored[original.id]
         new_theta, axes = draw_samples(spec.seed, task, picks, circuit_of(task).random_axes)
         prepared = prepare(task)
-        simulator = make_simulator(resolved.for_task(task), prepared.width)
-        result = gradient_batch(prepared, simulator, new_theta, axes)
+        simulator = prepared.simulator(resolved.for_task(task))
+        result = gradient_batch(prepared, simulator, new_theta, axes, spec.seed, picks)
         checks.append(
             TaskCheck(
                 task.id,
@@ -224,19 +206,16 @@ def verify(target: Path, per_task: int = 3) -> tuple[bool, list[str]]:
 
 
 def _verify_dir(run_dir: Path, per_task: int, manifest: bool) -> tuple[bool, list[str]]:
-    lines = check_manifest(run_dir) if manifest else ["manifest: none (a run directory)"]
-    provenance = _provenance(run_dir / "results.h5")
-    from suite.provenance import versions
-
-    here = versions()
-    differing = [
-        f"{k} {provenance.get(k)} → {here[k]}"
-        for k in VERSION_KEYS
-        if str(provenance.get(k)) != here[k]
-    ]
-    lines.append(
-        "versions: " + ("same as the run" if not differing else "differ: " + ", ".join(differing))
-    )
+    """Three sections: integrity and numbers decide; the environment only informs."""
+    members = check_manifest(run_dir) if manifest else ["manifest: none (a run directory)"]
+    self_contained(run_dir / "results.h5")
+    lines = ["integrity (a difference fails verify):"]
+    lines += [f"  {line}" for line in members]
+    lines.append("  results.h5: self-contained (no external links or virtual datasets)")
+    lines.append("environment (informational: differences do not fail verify):")
+    report = environment_report(run_dir, root_attributes(run_dir / "results.h5"))
+    lines += [f"  {line}" for line in report]
+    lines.append("numbers (a difference fails verify):")
     checks = _recompute(run_dir, per_task)
     for c in checks:
         verdict = (
@@ -247,11 +226,17 @@ def _verify_dir(run_dir: Path, per_task: int, manifest: bool) -> tuple[bool, lis
                 f"max |Δgrad| {c.max_grad_difference:.3g}, max |Δcost| {c.max_cost_difference:.3g}"
             )
         )
-        lines.append(f"{c.task}: {c.checked} samples recomputed, {verdict}")
+        lines.append(f"  {c.task}: {c.checked} samples recomputed, {verdict}")
     identical = all(c.identical for c in checks)
     total = sum(c.checked for c in checks)
+    differing = [c.task for c in checks if not c.identical]
     lines.append(
         f"verify: {total} samples in {len(checks)} tasks "
-        + ("reproduced bit for bit" if identical else "NOT reproduced bit for bit")
+        + (
+            "reproduced bit for bit"
+            if identical
+            else "NOT reproduced bit for bit: results.h5 differs from the recomputation "
+            f"in {', '.join(differing)}"
+        )
     )
     return identical, lines

@@ -33,7 +33,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     dirs = [Path(d) for d in args.dirs]
     out = Path(args.out) if args.out else None
-    summary = analyze_runs(dirs, out_dir=out, confidence=args.confidence, seed=args.seed)
+    predictions = None
+    if not args.no_lie:
+        from suite.lie_command import run_predictions
+
+        predictions = run_predictions(dirs)
+    summary = analyze_runs(
+        dirs, out_dir=out, confidence=args.confidence, seed=args.seed, predictions=predictions
+    )
     print(format_verdicts(summary))
     target = out or dirs[0] / "analysis"
     print(f"report: {target / 'report.md'}")
@@ -62,7 +69,12 @@ def _cmd_lie(args: argparse.Namespace) -> int:
 def _cmd_archive(args: argparse.Namespace) -> int:
     from suite.archive import archive
 
-    path = archive(Path(args.dir), Path(args.output) if args.output else None)
+    path = archive(
+        Path(args.dir),
+        Path(args.output) if args.output else None,
+        license=args.license,
+        authors=args.author,
+    )
     print(f"archive: {path}")
     return 0
 
@@ -118,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output directory (default: DIR/analysis of the first)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence level")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument(
+        "--no-lie",
+        action="store_true",
+        help="skip the Lie-algebraic predictions (docs/lie.md); `python -m analysis` has none",
+    )
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("status", help="progress of a run, while it goes on or after")
@@ -150,9 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_lie)
 
-    p = sub.add_parser("archive", help="pack a finished run with checksums and provenance")
+    p = sub.add_parser("archive", help="pack a finished run: checksums, environment, RO-Crate")
     p.add_argument("dir", help="run directory")
     p.add_argument("-o", "--output", help="archive file (default: DIR.bpsuite.tar.gz)")
+    p.add_argument("--license", help="license of the archive for depositing (SPDX id or URL)")
+    p.add_argument(
+        "--author", action="append", default=[], help="author's name (repeat for several)"
+    )
     p.set_defaults(func=_cmd_archive)
 
     p = sub.add_parser("verify", help="check an archive or run and recompute samples")

@@ -35,6 +35,11 @@ def circuit_qasm(job: Path, task_id: str, sample: int, qasm3: bool = False) -> s
     ]
     if axes is not None:
         header.append("// axes = [" + "".join("XYZ"[a] for a in axes) + "]")
+    if task.noise:
+        header.append(
+            f"// noise {task.noise}: after every gate below, on its qubits (not expressible "
+            "in OpenQASM; docs/noise.md)"
+        )
     return "\n".join(header) + "\n" + exporter.dumps(qc) + "\n"
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+ABORT_GRACE_SECONDS = 0.5  # before MPI_Abort: let the launcher forward the last lines
 
 
 @dataclass
@@ -54,6 +56,10 @@ class World:
         sys.stdout.flush()
         sys.stderr.flush()
         if self._comm is not None and self.size > 1:
+            # The launcher forwards our stderr through its proxy; an immediate Abort can
+            # kill the proxy before it has passed on the error line (seen with MPICH's
+            # hydra under load). A moment's grace keeps the one line that says why.
+            time.sleep(ABORT_GRACE_SECONDS)
             self._comm.Abort(code)
         os._exit(code)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import platform
 import socket
 import subprocess
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -64,6 +66,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+SLURM_VARIABLES = {
+    "slurm_job_id": "SLURM_JOB_ID",
+    "slurm_array_job_id": "SLURM_ARRAY_JOB_ID",
+    "slurm_array_task_id": "SLURM_ARRAY_TASK_ID",
+    "slurm_restart_count": "SLURM_RESTART_COUNT",
+}
+
+
+def slurm_ids(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Slurm job, array index and restart count of this process ("" outside Slurm)."""
+    env = os.environ if environ is None else environ
+    return {key: env.get(variable, "") for key, variable in SLURM_VARIABLES.items()}
+
+
 def versions() -> dict[str, str]:
     result = {"suite_version": suite.__version__, "python_version": platform.python_version()}
     for key, package in PACKAGES.items():
@@ -87,5 +103,6 @@ def provenance(
         "host": socket.gethostname(),
         "cpu_model": cpu_model(),
         "git_revision": git_revision(),
+        **slurm_ids(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }

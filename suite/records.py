@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 DEFAULT_BATCH = 32
 # Task fields that stay out of the stored task spec when empty (runs made before
 # they existed have none), and the job folder, which is a property of the machine.
-_OPTIONAL_FIELDS = ("options", "observable", "theorem")
+_OPTIONAL_FIELDS = ("options", "observable", "theorem", "shots", "noise")
 _LOCAL_FIELDS = ("base_dir",)
 
 
@@ -41,6 +41,8 @@ class Task:
     options: str = ""  # builder options as canonical JSON ("" when none)
     observable: str = ""  # the sweep's `observable` as canonical JSON ("" for a named cost)
     theorem: str = ""  # the user's expected law: "exponential" | "polynomial" ("" none)
+    shots: int = 0  # measurements per Pauli term and point (0: exact values; docs/shots.md)
+    noise: str = ""  # channels after every gate as canonical JSON ("" none; docs/noise.md)
     base_dir: str = ""  # folder of the job file: where python: and qasm: sources are found
 
     def to_json(self) -> str:

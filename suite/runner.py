@@ -21,14 +21,21 @@ import numpy as np
 from suite import faults
 from suite.circuits.builders import random_axes, source_files
 from suite.circuits.sampling import draw_samples
-from suite.engines.aer import Resolved, make_simulator, resolve, threads_per_rank
+from suite.engines.aer import Resolved, resolve, threads_per_rank
 from suite.engines.base import Prepared, gradient_batch
 from suite.engines.registry import prepare
 from suite.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError, SpecError
 from suite.parallel import World
 from suite.provenance import provenance
 from suite.spec import JobSpec, Task, load_spec, parse_spec
-from suite.store import ShardWriter, done_samples, merge, quarantine_damaged, shard_path
+from suite.store import (
+    ShardWriter,
+    done_samples,
+    merge,
+    quarantine_damaged,
+    recorded_methods,
+    shard_path,
+)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 
@@ -73,7 +80,7 @@ def check_launch(world: World, environ: dict[str, str] | None = None) -> None:
 def evaluation_weight(task: Task) -> float:
     """Rough cost of one circuit evaluation, for balancing units across ranks.
 
-    Statevector / MPS: amplitudes × layers (2ⁿ · P/n). Stabilizer: Aer
+    Statevector / MPS: amplitudes × layers (2ⁿ · P/n; 4ⁿ for a density matrix). Stabilizer: Aer
     converts ≈ P + n instructions per circuit at ≈ 8 µs each, and the local
     cost's n single-qubit expectation values take ≈ 15 ns · n² (measured,
     docs/large-n.md). One unit ≈ 1 ns either way, to a factor of about 2.
@@ -82,7 +89,8 @@ def evaluation_weight(task: Task) -> float:
     layers = max(1, task.n_params // n)
     if task.method == "stabilizer":
         return 8000.0 * (task.n_params + n) + 15.0 * n * n * (task.cost == "local")
-    return 2.0 ** min(n, 1000) * layers
+    width = 2 * n if task.method == "density_matrix" else n
+    return 2.0 ** min(width, 1000) * layers
 
 
 def plan_units(spec: JobSpec, done: dict[str, np.ndarray]) -> list[Unit]:
@@ -192,6 +200,20 @@ def prepare_run_dir(run_dir: Path, spec: JobSpec) -> None:
     job_file.write_text(spec.text)
 
 
+def check_methods(run_dir: Path, spec: JobSpec) -> None:
+    """A resumed task keeps the method it started with ("auto" may choose otherwise on
+    another machine, e.g. without PennyLane Lightning), or the run stops in one line."""
+    recorded = recorded_methods(run_dir)
+    for task in spec.tasks:
+        before = recorded.get(task.id, task.method)
+        if before != task.method:
+            raise RunError(
+                f"{run_dir}: task {task.id} was computed with method '{before}' but now "
+                f"resolves to '{task.method}' (its samples would mix two engines); restore "
+                "the environment it started in or choose another --out"
+            )
+
+
 @dataclass
 class RankReport:
     samples: int
@@ -228,12 +250,12 @@ def compute_units(
         engine = prepared[task.id]
         key = (engine.engine.name, task.method, engine.width)
         if key not in simulators:
-            simulators[key] = make_simulator(
-                resolved.for_task(task), engine.width, world.local_rank
-            )
+            simulators[key] = engine.simulator(resolved.for_task(task), world.local_rank)
         circuit = engine.workload.circuit
         theta, axes = draw_samples(spec.seed, task, unit.samples, circuit.random_axes)
-        result = gradient_batch(prepared[task.id], simulators[key], theta, axes)
+        result = gradient_batch(
+            prepared[task.id], simulators[key], theta, axes, spec.seed, unit.samples
+        )
         simulate += result.simulate_seconds
         per_sample = result.simulate_seconds / len(unit.samples)
         columns = {
@@ -243,6 +265,8 @@ def compute_units(
             "axes": axes,
             "rank": np.full(len(unit.samples), world.rank, dtype=np.int32),
             "time_simulate": np.full(len(unit.samples), per_sample),
+            "grad_shot_variance": result.grad_shot_variance,
+            "cost_shot_variance": result.cost_shot_variance,
         }
         t0 = time.perf_counter()
         writer.append(task.id, unit.samples, columns)
@@ -275,8 +299,9 @@ def compute_units(
 
 
 def describe_methods(spec: JobSpec, resolved: Resolved) -> str:
-    """The job's method; for "auto", what it chose per task."""
-    if resolved.method != "auto":
+    """The job's method; for "auto" (or noisy tasks on density matrices), what each task
+    runs on."""
+    if all(task.method == resolved.method for task in spec.tasks):
         return resolved.method
     counts = Counter(task.method for task in spec.tasks)
     return "auto (" + ", ".join(f"{m}: {c} task(s)" for m, c in sorted(counts.items())) + ")"
@@ -310,6 +335,7 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
             return None
         damaged = quarantine_damaged(run_dir)
         done, attempt, warnings = done_samples(run_dir)
+        check_methods(run_dir, spec)
         return done, attempt, damaged + warnings
 
     done, attempt, warnings = world.bcast(world.agree(scan))

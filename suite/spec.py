@@ -18,6 +18,8 @@ from typing import Any
 
 from suite.circuits import builders, observables
 from suite.circuits.families import FAMILIES
+from suite.engines import noise as noise_channels
+from suite.engines.adjoint import COPIES
 from suite.engines.base import Workload
 from suite.engines.registry import MethodRefused, memory_bytes, method_for
 from suite.errors import CircuitError, SpecError
@@ -38,9 +40,18 @@ SWEEP_KEYS = {
     "batch",
     "options",
     "theorem",
+    "shots",
+    "noise",
 }
 SIMULATOR_KEYS = {"method", "device", "precision"}
-METHODS = ("statevector", "stabilizer", "matrix_product_state", "auto")
+METHODS = (
+    "statevector",
+    "stabilizer",
+    "matrix_product_state",
+    "density_matrix",
+    "adjoint",
+    "auto",
+)
 DEVICES = ("auto", "CPU", "GPU")
 PRECISIONS = ("double", "single")
 ANGLE_DISTRIBUTIONS = ("uniform", "clifford")
@@ -110,6 +121,7 @@ class _Validator:
         self.source = source
         self.memory_bytes = memory_bytes if memory_bytes is not None else physical_memory()
         self.base_dir = base_dir
+        self.method_given = False
 
     def fail(self, where: str, problem: str) -> SpecError:
         return SpecError(f"{self.source}: {where}: {problem}")
@@ -197,6 +209,7 @@ class _Validator:
         if not isinstance(table, dict):
             raise self.fail("simulator", "must be a table")
         self.unknown(table, SIMULATOR_KEYS, "simulator")
+        self.method_given = "method" in table  # a noisy task without one gets density_matrix
         spec = SimulatorSpec(
             method=self.choice(table.get("method", "statevector"), "simulator.method", METHODS),
             device=self.choice(table.get("device", "auto"), "simulator.device", DEVICES),
@@ -273,6 +286,14 @@ class _Validator:
             self.choice(a, f"{where}.angles", ANGLE_DISTRIBUTIONS)
             for a in self.listify(table.get("angles", "uniform"), f"{where}.angles")
         ]
+        shot_counts = [
+            self.shots(s, f"{where}.shots")
+            for s in self.listify(table.get("shots", 0), f"{where}.shots")
+        ]
+        noises = [
+            self.noise(v, f"{where}.noise")
+            for v in self.listify(table.get("noise", {}), f"{where}.noise")
+        ]
         task_samples = self.integer(table.get("samples", samples), f"{where}.samples", minimum=1)
         task_batch = self.integer(table.get("batch", batch), f"{where}.batch", minimum=1)
         common = {
@@ -285,8 +306,8 @@ class _Validator:
         }
         parameters = table.get("parameters", "first")
         tasks = []
-        for src, (cost, observable), n, rule, block, angle in itertools.product(
-            sources, costs, qubits, depth_rules, blocks, angles
+        for src, (cost, observable), n, rule, block, angle, shots, noise in itertools.product(
+            sources, costs, qubits, depth_rules, blocks, angles, shot_counts, noises
         ):
             tasks.append(
                 self.task(
@@ -299,7 +320,7 @@ class _Validator:
                     block,
                     angle,
                     parameters,
-                    common,
+                    {**common, "shots": shots, "noise": noise},
                     simulator,
                 )
             )
@@ -312,6 +333,35 @@ class _Validator:
             return builders.source(value)
         except CircuitError as exc:
             raise self.fail(where, str(exc)) from None
+
+    def shots(self, value: Any, where: str) -> int:
+        """Shots per term and point: 0 (exact values) or at least 2 (docs/shots.md)."""
+        shots = self.integer(value, where, minimum=0)
+        if shots == 1:
+            raise self.fail(
+                where,
+                "must be 0 (exact expectation values) or ≥ 2, got 1 (one shot gives no "
+                "estimate of its own shot noise)",
+            )
+        return shots
+
+    def noise(self, value: Any, where: str) -> str:
+        """One noise table, e.g. { depolarizing = 0.01 }, as canonical JSON ("" for {})."""
+        if not isinstance(value, dict):
+            raise self.fail(
+                where,
+                f"must be a table such as {{ depolarizing = 0.01 }} or a list of them, "
+                f"got {value!r}",
+            )
+        for name, p in value.items():
+            if name not in noise_channels.CHANNELS:
+                raise self.fail(
+                    f"{where}.{name}",
+                    f"unknown channel (allowed: {', '.join(noise_channels.CHANNELS)})",
+                )
+            if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
+                raise self.fail(f"{where}.{name}", f"must be a probability in [0, 1], got {p!r}")
+        return json.dumps({k: float(v) for k, v in value.items()}, sort_keys=True) if value else ""
 
     def depth_rule(self, value: Any, where: str) -> str | None:
         if value is None:
@@ -370,6 +420,8 @@ class _Validator:
             raise self.fail(f"{where}.depth", f"'{rule}' gives depth {depth} at n={n}; must be ≥ 1")
         extras = f"-m{block}" if block is not None else ""
         extras += "" if angles == "uniform" else f"-{angles}"
+        extras += f"-s{common['shots']}" if common.get("shots") else ""  # exact tasks keep ids
+        extras += noise_suffix(common.get("noise", ""))  # noiseless tasks keep theirs
         if common["options"]:
             extras += "-o" + hashlib.sha256(common["options"].encode()).hexdigest()[:6]
         cost_id = (
@@ -419,11 +471,20 @@ class _Validator:
         except CircuitError as exc:
             raise self.fail(f"{where}.observable", f"at n={n}: {exc}") from None
         try:
-            method = method_for(workload, simulator.method)
+            requested = simulator.method if self.method_given or not task.noise else "auto"
+            method = method_for(workload, requested, simulator.precision, self.memory_bytes)
         except MethodRefused as exc:
             raise self.fail(f"{where}.{exc.key}", str(exc)) from None
         task = dataclasses.replace(task, method=method)
         self.memory(Workload(task), simulator.precision, f"{where}.qubits")
+        if task.noise:
+            widest = noise_channels.widest_gate(workload.circuit)
+            if widest > noise_channels.MAX_GATE_QUBITS:
+                raise self.fail(
+                    f"{where}.noise",
+                    f"{ansatz} at n={n} has a gate on {widest} qubits; noise channels act on "
+                    f"gates of at most {noise_channels.MAX_GATE_QUBITS} qubits",
+                )
         return task
 
     def parameters(
@@ -476,7 +537,7 @@ class _Validator:
     def memory(self, workload: Workload, precision: str, where: str) -> None:
         """A task must fit this node on its engine: all n qubits, or its widest light cone."""
         task = workload.task
-        if task.method not in ("statevector", "stabilizer"):
+        if task.method not in ("statevector", "stabilizer", "density_matrix", "adjoint"):
             return
         need, engine = memory_bytes(workload, precision, self.memory_bytes)
         if need <= self.memory_bytes:
@@ -488,8 +549,17 @@ class _Validator:
                 f"a stabilizer tableau of {n} qubits needs about {format_bytes(need)}, more than "
                 f"this node's {format_bytes(self.memory_bytes)} (use fewer qubits)",
             )
+        if task.method == "density_matrix":
+            raise self.fail(
+                where,
+                f"a {precision}-precision density matrix of {n} qubits (noise needs one) needs "
+                f"{format_bytes(need)}, more than this node's {format_bytes(self.memory_bytes)} "
+                "(use fewer qubits)",
+            )
         width = engine.prepare(workload).width if engine.name == "cones" else n
         cones = f" (its widest light cone has {width})" if width < n else ""
+        if task.method == "adjoint":
+            cones = f" and {COPIES - 1} copies (adjoint differentiation)"
         raise self.fail(
             where,
             f"a {precision}-precision statevector of {n} qubits{cones} needs "
@@ -497,6 +567,13 @@ class _Validator:
             '(use fewer qubits, or method = "matrix_product_state", or angles = '
             '"clifford" with method = "stabilizer")',
         )
+
+
+def noise_suffix(noise: str) -> str:
+    """The task-id part of a noise level, e.g. "-dep0.02-ad0.1" ("" without noise)."""
+    short = {"depolarizing": "dep", "amplitude_damping": "ad"}
+    channels = noise_channels.parse(noise)
+    return "".join(f"-{short[name]}{channels[name]!r}" for name in sorted(channels))
 
 
 def physical_memory() -> int:

@@ -10,6 +10,7 @@ leaves a readable file: rows are appended data-first, `sample` last, and
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,18 @@ TIMING_FIELDS = {
     "simulate_seconds": np.float64,
     "io_seconds": np.float64,
 }
-ROW_DATASETS = ("theta", "grad", "cost", "axes", "rank", "time_simulate")
+ROW_DATASETS = (
+    "theta",
+    "grad",
+    "cost",
+    "axes",
+    "rank",
+    "time_simulate",
+    "grad_shot_variance",
+    "cost_shot_variance",
+)
+# Datasets only some tasks have: random axes (`axes`), finite shots (docs/shots.md).
+SHOT_DATASETS = ("grad_shot_variance", "cost_shot_variance")
 
 
 class StoreError(RuntimeError):
@@ -70,14 +82,21 @@ ROW_DTYPES = {
     "axes": np.int8,
     "rank": np.int32,
     "time_simulate": np.float64,
+    "grad_shot_variance": np.float64,
+    "cost_shot_variance": np.float64,
 }
 
 
 def _growing_datasets(group: h5py.Group, task: Task, random_axes: bool, chunk: int) -> None:
     """Create a task's empty, resizable datasets (`sample` filled with −1)."""
-    widths = {"theta": task.n_params, "grad": len(task.parameters), "axes": task.n_params}
+    widths = {
+        "theta": task.n_params,
+        "grad": len(task.parameters),
+        "axes": task.n_params,
+        "grad_shot_variance": len(task.parameters),
+    }
     for name, dtype in ROW_DTYPES.items():
-        if name == "axes" and not random_axes:
+        if (name == "axes" and not random_axes) or (name in SHOT_DATASETS and not task.shots):
             continue
         tail = (widths[name],) if name in widths else ()
         group.create_dataset(
@@ -267,6 +286,19 @@ def done_samples(run_dir: Path) -> tuple[dict[str, np.ndarray], int, list[str]]:
     return done, (max(attempts) + 1 if attempts else 0), warnings
 
 
+def recorded_methods(run_dir: Path) -> dict[str, str]:
+    """The method each task's shards were computed with (their stored task spec)."""
+    methods: dict[str, str] = {}
+    for path in sorted((run_dir / "shards").glob("*.h5")):
+        if shard_damage(path) is not None:
+            continue
+        with h5py.File(path, "r", libver="latest", swmr=True) as f:
+            for task_id, group in f["tasks"].items():
+                if group["sample"].shape[0]:
+                    methods[task_id] = json.loads(group.attrs["spec"])["method"]
+    return methods
+
+
 def _dedupe(task_id: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     order = np.argsort(data["sample"], kind="stable")
     data = {name: values[order] for name, values in data.items()}
@@ -275,7 +307,7 @@ def _dedupe(task_id: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     keep[1:] = sample[1:] != sample[:-1]
     duplicates = np.flatnonzero(~keep)
     for i in duplicates:
-        for name in ("theta", "grad", "cost", "axes"):
+        for name in ("theta", "grad", "cost", "axes", *SHOT_DATASETS):
             if name in data and not np.array_equal(data[name][i], data[name][i - 1]):
                 raise StoreError(
                     f"task {task_id}: sample {sample[i]} was computed twice with different "

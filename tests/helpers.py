@@ -48,7 +48,16 @@ def bpsuite(
     return result
 
 
-COMPUTED = ("sample", "theta", "param_index", "grad", "cost", "axes")
+COMPUTED = (
+    "sample",
+    "theta",
+    "param_index",
+    "grad",
+    "cost",
+    "axes",
+    "grad_shot_variance",
+    "cost_shot_variance",
+)
 
 
 def computed_datasets(results: Path) -> dict[tuple[str, str], np.ndarray]:
@@ -69,3 +78,33 @@ def assert_same_numbers(results: Path, reference: Path) -> None:
     for key, values in want.items():
         assert got[key].dtype == values.dtype, key
         assert np.array_equal(got[key], values), f"{key} differs"
+
+
+def assert_variance_matches(grad: np.ndarray, second: float, fourth: float, z: float) -> None:
+    """The unbiased sample variance of `grad` within z standard errors of the exact E[g²]
+    (E[g] = 0): its standard error is √((E[g⁴] − E[g²]²)/S) up to O(1/S²)."""
+    measured = np.var(grad, ddof=1)
+    standard_error = np.sqrt((fourth - second**2) / len(grad))
+    assert abs(measured - second) <= z * standard_error, (measured, second, standard_error)
+
+
+def run_text(text: str, root: Path) -> Path:
+    """Run a job given as TOML text in one process, in `root`; returns the run directory."""
+    from suite.parallel import world
+    from suite.runner import run
+
+    job = root / "job.toml"
+    job.write_text(text)
+    assert run(job, root / "run", world(use_mpi=False)) == 0
+    return root / "run"
+
+
+def warmup_moments(cost: str, n: int, q: float = 1.0) -> tuple[float, float]:
+    """E[g²] and E[g⁴] of ∂C/∂θ₁ for the warm-up (RX(θ_j) on |0…0⟩, uniform angles) when
+    each qubit's Bloch vector is contracted by q after its rotation (q = 1 − p for
+    depolarizing noise p, docs/noise.md); q = 1 gives Cerezo et al.'s noiseless values."""
+    if cost == "global":
+        second = q**2 / 8 * ((2 + q**2) / 8) ** (n - 1)
+        fourth = 3 * q**4 / 128 * ((1 + 3 * q**2 + 3 * q**4 / 8) / 16) ** (n - 1)
+        return second, fourth
+    return q**2 / (8 * n**2), (3 / 8) * q**4 / (16 * n**4)

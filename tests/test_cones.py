@@ -65,7 +65,7 @@ def test_cones_give_the_full_circuits_numbers(task, simulator):
         simulator,
         circuit.angles(theta),
         workload.rule.slots,
-        circuit.structure_of(axes),
+        axes,
     )
     observable = workload.observable
     np.testing.assert_allclose(

@@ -30,10 +30,14 @@ LAYERS = {
     "suite.status": 5,
     "suite.export": 5,
     "suite.archive": 5,
+    "suite.crate": 5,
+    "suite.environment": 5,
+    "suite.integrity": 5,
     "suite.compare": 5,
     "suite.info": 5,
     "suite.slurm": 5,
     "suite.lie_command": 5,
+    "suite.lie_gradient": 5,
     "suite.cli": 6,
 }
 

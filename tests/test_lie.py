@@ -199,10 +199,13 @@ def circuit_generators_by_matrices(pc):
                 after.append(later.operation, later.qubits)
         c = Operator(after).data
         qubits = [template.find_bit(q).index for q in instruction.qubits]
-        label = {"rx": "X", "ry": "Y", "rz": "Z", "rxx": "XX", "rzz": "ZZ"}[
-            instruction.operation.name
-        ]
-        letters = "XYZ" if pc.random_axes else [label[::-1]]
+        if pc.random_axes:  # a random-axis rotation (one u gate): P ∈ {X, Y, Z}
+            letters = "XYZ"
+        else:
+            label = {"rx": "X", "ry": "Y", "rz": "Z", "rxx": "XX", "rzz": "ZZ"}[
+                instruction.operation.name
+            ]
+            letters = [label[::-1]]
         for sparse in letters:
             p = matrix(lie.sparse_row(sparse, qubits, n), n)
             gens.append(c @ p @ c.conj().T)

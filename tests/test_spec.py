@@ -21,7 +21,7 @@ BAD = [
     # (replace this, by this, expected fragment of the error)
     ('ansatz = "product"', 'ansatz = "prodct"', "sweep[0].ansatz: unknown ansatz 'prodct'"),
     ("seed = 1", 'seed = 1\ncolour = "red"', "colour: unknown key"),
-    ("qubits = [2, 4]", "qubits = [2, 4]\nshots = 100", "sweep[0].shots: unknown key"),
+    ("qubits = [2, 4]", "qubits = [2, 4]\nshot = 100", "sweep[0].shot: unknown key"),
     ("samples = 10", 'samples = "ten"', "samples: must be an integer, got 'ten'"),
     ("samples = 10", "samples = 0", "samples: must be ≥ 1, got 0"),
     ("samples = 10", "samples = -5", "samples: must be ≥ 1, got -5"),

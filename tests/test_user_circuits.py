@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from qiskit import qasm2, qasm3
+from qiskit.circuit import Parameter, ParameterExpression
 from qiskit.quantum_info import Statevector
 
 from analysis.load import load_run
@@ -253,6 +254,14 @@ def test_the_jobs_cover_every_builder_and_cost():
     assert all(t.method == "statevector" for t in STATEVECTOR_TASKS)
     assert all(t.method == "stabilizer" for t in STABILIZER_TASKS)
     assert len(STABILIZER_TASKS) == 4 + 1 + 12 + 2
+
+
+def test_templates_bind_plain_parameters_only():
+    """Ties such as RZ(2g + 0.4) are affine maps computed in numpy, not gate expressions."""
+    for task in STATEVECTOR_TASKS:
+        angles = [p for i in circuit_of(task).circuit.data for p in i.operation.params]
+        expressions = [p for p in angles if isinstance(p, ParameterExpression)]
+        assert expressions and all(type(p) is Parameter for p in expressions), task.id
 
 
 @pytest.mark.parametrize("task", STATEVECTOR_TASKS, ids=lambda t: t.id)

@@ -21,8 +21,7 @@ import h5py
 import numpy as np
 import pytest
 
-from suite.parallel import world
-from suite.runner import run
+from helpers import assert_variance_matches, run_text, warmup_moments
 
 SAMPLES = 4000
 QUBITS = range(2, 9)
@@ -40,19 +39,19 @@ qubits = {list(QUBITS)}
 """
 
 
-def exact_moments(cost: str, n: int) -> tuple[float, float]:
-    if cost == "global":
-        return (1 / 8) * (3 / 8) ** (n - 1), (1 / 16) * (3 / 8) * (35 / 128) ** (n - 1)
-    return 1 / (8 * n**2), (3 / 8) / (16 * n**4)
+def test_moments_are_the_papers():
+    """The general law at q = 1 is Cerezo et al.'s: (1/8)(3/8)^(n−1) and 1/(8n²), with
+    fourth moments (3/128)(35/128)^(n−1) and 3/(128 n⁴)."""
+    for n in QUBITS:
+        assert warmup_moments("global", n) == pytest.approx(
+            ((1 / 8) * (3 / 8) ** (n - 1), (3 / 128) * (35 / 128) ** (n - 1))
+        )
+        assert warmup_moments("local", n) == pytest.approx((1 / (8 * n**2), 3 / (128 * n**4)))
 
 
 @pytest.fixture(scope="module")
 def warmup_results(tmp_path_factory):
-    root = tmp_path_factory.mktemp("warmup")
-    job = root / "job.toml"
-    job.write_text(JOB)
-    assert run(job, root / "run", world(use_mpi=False)) == 0
-    return root / "run"
+    return run_text(JOB, tmp_path_factory.mktemp("warmup"))
 
 
 @pytest.mark.parametrize("cost", ["global", "local"])
@@ -61,10 +60,7 @@ def test_warmup_variance_matches_exact(warmup_results, cost, n):
     with h5py.File(warmup_results / "results.h5") as f:
         grad = f["tasks"][f"product-{cost}-n{n}-L1"]["grad"][:, 0]
     assert grad.shape == (SAMPLES,)
-    second, fourth = exact_moments(cost, n)
-    measured = np.var(grad, ddof=1)
-    standard_error = np.sqrt((fourth - second**2) / SAMPLES)
-    assert abs(measured - second) <= Z * standard_error, (measured, second, standard_error)
+    assert_variance_matches(grad, *warmup_moments(cost, n), Z)
 
 
 def test_local_gradient_is_exactly_sin_over_2n(warmup_results):

@@ -10,7 +10,10 @@ trainable angles are Parameters and returns a `ParametrizedCircuit`:
   φ_s = offset + Σ_k a_k θ_k from the trainable parameters θ.
 
 Slot angles are computed in numpy (`angles`), so Aer only ever binds plain numbers
-(it evaluates parameter expressions in Python at every bind). A parameter used in
+(it evaluates parameter expressions in Python at every bind): `binds` turns slot values
+into the template's parameter values. A random-axis rotation R_P(φ) (McClean's, P ∈ {X,
+Y, Z} drawn per sample) is one `u(a, b, c)` gate whose three angles come from (φ, P) in
+numpy (`u_angles`), at the shifted points too. A parameter used in
 several gates (QAOA's shared γ, a user's tied angles) has several slots, and the chain
 rule sums their two-term shifts (`suite.circuits.shift`). A trainable angle that is
 not linear, or that sits in a gate that is not exp(−iφP/2) for a Pauli string P
@@ -27,7 +30,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterExpression
-from qiskit.circuit.library import PauliEvolutionGate, get_standard_gate_name_mapping
+from qiskit.circuit.library import (
+    PauliEvolutionGate,
+    PauliGate,
+    UnitaryGate,
+    get_standard_gate_name_mapping,
+)
 from qiskit.quantum_info import SparsePauliOp
 
 from suite.errors import CircuitError
@@ -71,7 +79,20 @@ _NOT_IN_AER = {
     "xx_plus_yy",
 }
 _CLASSICAL = {"measure", "reset", "if_else", "for_loop", "while_loop", "switch_case"}
+# Gates given by a matrix or a Pauli string: one gate (one noise channel,
+# `ParametrizedCircuit.gates`) however many gates qiskit synthesizes them into; they enter
+# the template by their definitions.
+_MATRIX_GATES = (UnitaryGate, PauliGate)
 ROTATION_NAMES = ", ".join(sorted(ROTATION_GATES)) + " or a Pauli evolution of commuting strings"
+
+
+@dataclass(frozen=True)
+class RandomAxis:
+    """The axis of a random-axis rotation: P = X, Y, Z for axes[:, column] = 0, 1, 2 of a
+    sample; the template holds it as u(slot, *companions)."""
+
+    column: int
+    companions: tuple[Parameter, Parameter]
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,15 @@ class Rotation:
     qubits: tuple[int, ...]
     terms: tuple[tuple[int, float], ...]  # (trainable index k, a_k)
     offset: float = 0.0
+    axis: RandomAxis | None = None  # set for a random-axis rotation (then `pauli` is "")
+
+
+def u_angles(phi: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Angles (θ, φ, λ) of the `u` gate equal to R_P(phi) up to a global phase, P = X, Y, Z
+    for axis = 0, 1, 2: R_X(t) = U(t, −π/2, π/2), R_Y(t) = U(t, 0, 0), R_Z(t) = U(0, 0, t)."""
+    x, z = axis == 0, axis == 2
+    half = np.pi / 2
+    return np.where(z, 0.0, phi), np.where(x, -half, 0.0), np.where(x, half, np.where(z, phi, 0.0))
 
 
 @dataclass
@@ -93,11 +123,14 @@ class ParametrizedCircuit:
     rotations: tuple[Rotation, ...]  # per slot
     names: tuple[str, ...]  # the trainable parameters, in index order
     bind: Callable[[np.ndarray, np.ndarray | None], QuantumCircuit]  # one sample, readable
-    structure: tuple[Parameter, ...] = ()  # per-sample parameters (McClean's axes)
-    structure_values: Callable[[np.ndarray], dict] | None = None
+    structure: tuple[Parameter, ...] = ()  # the u gates' companions of random-axis slots
     random_axes: bool = False
     output_qubit: int = 0  # the qubit of the named cost `zout`
     non_clifford: str | None = None  # a fixed non-Clifford gate, when the builder knows one
+    # Per gate of the source circuit: (index of its last instruction in the template, its
+    # qubits). A rotation, a Pauli evolution or a gate entered by its definition spans
+    # several template instructions but is one gate: noise acts after it (suite.engines.noise).
+    gates: tuple[tuple[int, tuple[int, ...]], ...] = ()
     _simple: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -137,11 +170,31 @@ class ParametrizedCircuit:
             out[:, s] = value
         return out
 
-    def structure_of(self, axes: np.ndarray | None) -> dict[Parameter, np.ndarray]:
-        """Per-sample values of the structural parameters (none without axes)."""
-        if axes is None or self.structure_values is None:
-            return {}
-        return self.structure_values(axes)
+    def binds(
+        self,
+        values: np.ndarray,
+        slots: Sequence[int] | None = None,
+        axes: np.ndarray | None = None,
+    ) -> dict[Parameter, np.ndarray]:
+        """Aer parameter binds of slot values (rows, len(slots)) (all slots when None).
+
+        `axes` (rows, P) gives each row's rotation axes; a random-axis slot binds its
+        u gate's three angles (`u_angles`), every other slot its value unchanged.
+        """
+        slots = range(len(self.slots)) if slots is None else slots
+        out: dict[Parameter, np.ndarray] = {}
+        for i, s in enumerate(slots):
+            axis = self.rotations[s].axis
+            if axis is None:
+                out[self.slots[s]] = values[:, i]
+                continue
+            if axes is None:
+                raise ValueError("random-axis rotations need the samples' axes")
+            a, b, c = u_angles(values[:, i], axes[:, axis.column])
+            out[self.slots[s]] = a
+            out[axis.companions[0]] = b
+            out[axis.companions[1]] = c
+        return out
 
 
 def _is_plain(rotation: Rotation) -> bool:
@@ -253,7 +306,7 @@ def is_standard(operation) -> bool:
 def _composite(operation) -> bool:
     return (
         not is_standard(operation)
-        and not isinstance(operation, PauliEvolutionGate)
+        and not isinstance(operation, (PauliEvolutionGate, *_MATRIX_GATES))
         and not operation.name.startswith("save_")
         and getattr(operation, "definition", None) is not None
     )
@@ -282,7 +335,12 @@ def flatten(circuit: QuantumCircuit, limit: int = 8) -> QuantumCircuit:
 
 def _append_fixed(template: QuantumCircuit, operation, qubits: tuple[int, ...], level=0) -> None:
     """Append a gate without trainable angles; by its definition where Aer cannot run it."""
-    definition = operation.definition if operation.name in _NOT_IN_AER and level < 8 else None
+    by_definition = (
+        operation.name in _NOT_IN_AER
+        or isinstance(operation, _MATRIX_GATES)
+        or (level > 0 and _composite(operation))
+    )
+    definition = operation.definition if by_definition and level < 8 else None
     if definition is None:
         template.append(operation, qubits)
         return
@@ -297,7 +355,6 @@ def describe(
     trainable: Sequence[Parameter],
     bind: Callable[[np.ndarray, np.ndarray | None], QuantumCircuit] | None = None,
     structure: Sequence[Parameter] = (),
-    structure_values: Callable[[np.ndarray], dict] | None = None,
     random_axes: bool = False,
     output_qubit: int = 0,
     non_clifford: str | None = None,
@@ -309,7 +366,9 @@ def describe(
     measurement, reset or classical control, and any gate that is neither standard nor
     defined by standard gates. A user's gate is read by its definition even when it
     borrows a standard name; fixed gates Aer has no instruction for enter the template
-    by their definitions, fixed Pauli evolutions as rotations.
+    by their definitions, fixed Pauli evolutions as rotations. With `random_axes`, a
+    `u(θ_k, b, c)` gate whose b and c are `structure` parameters is the random-axis
+    rotation R_P(θ_k), P from column k of the samples' axes.
     """
     index = {p: k for k, p in enumerate(trainable)}
     structural = set(structure)
@@ -326,11 +385,19 @@ def describe(
         rotations.append(Rotation(label, qubits, terms, offset))
         append_rotation(template, label, qubits, slots[-1])
 
+    def rotate_axis(qubit: int, terms, offset: float, companions) -> None:
+        slots.append(Parameter(f"slot[{len(slots):07d}]"))
+        axis = RandomAxis(terms[0][0], tuple(companions))
+        rotations.append(Rotation("", (qubit,), terms, offset, axis))
+        template.u(slots[-1], *companions, qubit)
+
+    starts: list[tuple[int, tuple[int, ...]]] = []  # per instruction: (template length, qubits)
     for position, instruction in enumerate(circuit.data):
         operation = instruction.operation
         name = operation.name
         qubits = tuple(qubit_index[q] for q in instruction.qubits)
         where = f"gate {position} ({name} on qubits {list(qubits)})"
+        starts.append((len(template.data), qubits))
         if name in _DROPPED:
             continue
         if name in _CLASSICAL or instruction.clbits:
@@ -338,7 +405,9 @@ def describe(
                 f"{where}: measurements, resets and classical control are not allowed "
                 "(the cost is an exact expectation value at the end of the circuit)"
             )
-        if not is_standard(operation) and not isinstance(operation, PauliEvolutionGate):
+        if not is_standard(operation) and not isinstance(
+            operation, (PauliEvolutionGate, *_MATRIX_GATES)
+        ):
             raise CircuitError(
                 f"{where}: '{name}' is not a standard gate and has no definition in "
                 "standard gates (the simulator cannot run it)"
@@ -354,6 +423,13 @@ def describe(
             for label, factor in _evolution_rotations(operation, where):
                 rotate(label, qubits, tuple((k, factor * a) for k, a in terms), factor * offset)
             continue
+        if random_axes and name == "u" and set(operation.params[1:]) <= structural:
+            linear = _linear(operation.params[0], where, index, structural)
+            if linear is not None:
+                if len(linear[0]) != 1:
+                    raise CircuitError(f"{where}: a random axis rotates one trainable parameter")
+                rotate_axis(qubits[0], *linear, operation.params[1:])
+                continue
         linear = None
         for value in operation.params:
             if not isinstance(value, ParameterExpression):
@@ -388,8 +464,18 @@ def describe(
         names=tuple(p.name for p in trainable),
         bind=bind or default_bind,
         structure=tuple(structure),
-        structure_values=structure_values,
         random_axes=random_axes,
         output_qubit=output_qubit,
         non_clifford=non_clifford,
+        gates=_gate_ends(starts, len(template.data)),
+    )
+
+
+def _gate_ends(
+    starts: list[tuple[int, tuple[int, ...]]], length: int
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(last template index, qubits) of every source instruction that added gates."""
+    ends = [start for start, _ in starts[1:]] + [length]
+    return tuple(
+        (end - 1, qubits) for (start, qubits), end in zip(starts, ends, strict=True) if end > start
     )

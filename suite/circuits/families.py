@@ -7,8 +7,9 @@ A family gives two views of a circuit:
 
 * `template(task)`: one parametrized circuit for a whole batch of samples.
   Per-sample structure (McClean's random axes) enters as extra parameters
-  bound per sample, so a batch of samples and all their shifted points is one
-  Aer call.
+  bound per sample (one `u` gate per random-axis rotation, its angles computed
+  in numpy: `suite.circuits.description.u_angles`), so a batch of samples and
+  all their shifted points is one Aer call.
 * `bound_circuit(task, theta, axes)`: the plain circuit of one sample with
   the gates a reader expects (rx/ry/rz), for OpenQASM export and for tests
   that cross-check the template.
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from suite.records import Task
 
 AXIS_NAMES = ("X", "Y", "Z")
-# R_P(θ) = V RZ(θ) V† with V = RX(α)·RY(β); (α, β) per axis P.
-_AXIS_FRAME = {0: (0.0, math.pi / 2), 1: (-math.pi / 2, 0.0), 2: (0.0, 0.0)}
 
 
 @dataclass
@@ -40,29 +39,7 @@ class Template:
 
     circuit: QuantumCircuit
     theta: ParameterVector
-    structure: list[Parameter] = field(default_factory=list)
-
-    def structure_values(self, axes: np.ndarray | None) -> dict[Parameter, np.ndarray]:
-        """Per-sample values of the structural parameters (shape (B,) each)."""
-        return {}
-
-
-@dataclass
-class _AxisTemplate(Template):
-    """McClean template: (α_i, β_i) per rotation select its axis."""
-
-    alpha: list[Parameter] = field(default_factory=list)
-    beta: list[Parameter] = field(default_factory=list)
-
-    def structure_values(self, axes: np.ndarray | None) -> dict[Parameter, np.ndarray]:
-        assert axes is not None
-        alpha_of = np.array([_AXIS_FRAME[a][0] for a in range(3)])
-        beta_of = np.array([_AXIS_FRAME[a][1] for a in range(3)])
-        values: dict[Parameter, np.ndarray] = {}
-        for i, (a, b) in enumerate(zip(self.alpha, self.beta, strict=True)):
-            values[a] = alpha_of[axes[:, i]]
-            values[b] = beta_of[axes[:, i]]
-        return values
+    structure: list[Parameter] = field(default_factory=list)  # per-sample, not trainable
 
 
 class Family:
@@ -113,7 +90,6 @@ class Family:
             list(template.theta),
             bind=lambda theta, axes=None: self.bound_circuit(task, theta, axes),
             structure=template.structure,
-            structure_values=template.structure_values if template.structure else None,
             random_axes=self.random_axes,
             output_qubit=self.output_qubit(task.qubits),
             non_clifford=self.non_clifford,
@@ -175,20 +151,18 @@ class McClean(Family):
                 qc.cz(q, q + 1)
 
     def template(self, task: Task) -> Template:
+        """R_P(θ_i) as u(θ_i, b_i, c_i): `describe` reads it as a random-axis rotation whose
+        u angles are computed per sample from (θ_i, P) (one gate, plain parameters)."""
         theta = ParameterVector("theta", task.n_params)
-        alpha = [Parameter(f"alpha[{i}]") for i in range(task.n_params)]
-        beta = [Parameter(f"beta[{i}]") for i in range(task.n_params)]
+        b = [Parameter(f"b[{i}]") for i in range(task.n_params)]
+        c = [Parameter(f"c[{i}]") for i in range(task.n_params)]
         qc = QuantumCircuit(task.qubits, name=task.id)
 
         def rotate(i: int, q: int) -> None:
-            qc.rx(-alpha[i], q)
-            qc.ry(-beta[i], q)
-            qc.rz(theta[i], q)
-            qc.ry(beta[i], q)
-            qc.rx(alpha[i], q)
+            qc.u(theta[i], b[i], c[i], q)
 
         self._layers(qc, task, theta, rotate)
-        return _AxisTemplate(qc, theta, alpha + beta, alpha=alpha, beta=beta)
+        return Template(qc, theta, b + c)
 
     def bound_circuit(self, task, theta, axes=None) -> QuantumCircuit:
         if axes is None:

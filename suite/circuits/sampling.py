@@ -28,6 +28,17 @@ def sample_rng(job_seed: int, task_id: str, k: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(job_seed, spawn_key=(task_key(task_id), k)))
 
 
+# A third spawn-key word gives the shot outcomes a stream of their own, independent of
+# the angles (whose draws stay as they were) and equally rank-independent.
+SHOT_STREAM = int.from_bytes(b"shots", "little")
+
+
+def shot_rng(job_seed: int, task_id: str, k: int) -> np.random.Generator:
+    """The generator of sample k's shot outcomes (docs/shots.md)."""
+    seed = np.random.SeedSequence(job_seed, spawn_key=(task_key(task_id), k, SHOT_STREAM))
+    return np.random.default_rng(seed)
+
+
 def draw_sample(
     job_seed: int, task: Task, k: int, random_axes: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:

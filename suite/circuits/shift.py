@@ -57,3 +57,11 @@ class ShiftRule:
         for r, (column, a) in enumerate(zip(self.owner, self.weight, strict=True)):
             grad[:, column] += differences[:, r] if a == 1.0 else a * differences[:, r]
         return scale * grad / 2.0
+
+    def variance(self, variances: np.ndarray, scale: float) -> np.ndarray:
+        """Var of ∂C/∂θ (B, K) when each difference r has independent noise of variance
+        `variances[:, r]` (B, R): the weights of `gradient`, squared (finite shots)."""
+        out = np.zeros((variances.shape[0], self.columns))
+        for r, (column, a) in enumerate(zip(self.owner, self.weight, strict=True)):
+            out[:, column] += a * a * variances[:, r]
+        return scale * scale * out / 4.0

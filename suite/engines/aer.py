@@ -10,6 +10,12 @@ from suite.records import SimulatorSpec, Task
 # Below this many qubits Aer parallelises over experiments rather than
 # within one statevector (Aer's own statevector_parallel_threshold).
 PARALLEL_STATEVECTOR_QUBITS = 14
+# Aer's gate fusion on the CPU statevector from this many qubits (Aer's default: 14).
+# Measured here (McClean L = n, K = 1, one thread, runtime binding, ms per sample, fusion
+# off → on): n = 8 0.60 → 5.0, 12 9.9 → 18.6, 14 33 → 38, 15 74 → 75, 16 162 → 153,
+# 18 844 → 789. Fusion is re-planned for every parameter set, which small circuits
+# do not repay (docs/performance.md).
+FUSION_QUBITS = 16
 
 
 def threads_per_rank(local_size: int = 1) -> int:
@@ -74,6 +80,13 @@ def resolve(spec: SimulatorSpec, threads: int) -> Resolved:
     device = spec.device
     if spec.method == "stabilizer":
         device = "CPU"  # Aer's stabilizer method has no GPU path (spec.py refuses "GPU")
+    elif spec.method == "adjoint":  # runs on Lightning, not Aer
+        from suite.engines.adjoint import lightning_device
+
+        if device == "auto":
+            device = "GPU" if lightning_device("auto", gpu=True) else "CPU"
+        else:
+            lightning_device(device)  # a one-line error when "GPU" has no Lightning device
     elif device == "auto":
         device = "GPU" if "GPU" in available_devices() else "CPU"
     elif device not in available_devices():
@@ -115,7 +128,13 @@ def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
         options["device"] = "CPU"
         options["max_parallel_experiments"] = resolved.threads
         return AerSimulator(**options)
-    if qubits < PARALLEL_STATEVECTOR_QUBITS or resolved.device == "GPU":
+    # Bind parameter values inside Aer instead of building one circuit per parameter set
+    # (0.84 → 0.49 ms per McClean sample at n = 8, same bits; docs/performance.md).
+    options["runtime_parameter_bind_enable"] = True
+    if method == "statevector" and resolved.device == "CPU":
+        options["fusion_threshold"] = FUSION_QUBITS
+    width = 2 * qubits if method == "density_matrix" else qubits  # 4^n entries
+    if width < PARALLEL_STATEVECTOR_QUBITS or resolved.device == "GPU":
         options["max_parallel_experiments"] = resolved.threads
     else:
         options["max_parallel_experiments"] = 1

@@ -19,7 +19,10 @@ from suite.circuits import observables
 from suite.circuits.builders import circuit_of
 from suite.circuits.description import ParametrizedCircuit
 from suite.circuits.observables import Observable
+from suite.circuits.sampling import shot_rng
 from suite.circuits.shift import ShiftRule
+from suite.engines import shots
+from suite.engines.aer import Resolved, make_simulator
 from suite.records import Task
 
 # Work model, in units of one gate on one amplitude (about 5 ns here): an Aer
@@ -62,6 +65,8 @@ class BatchResult:
     cost: np.ndarray  # (B,)
     grad: np.ndarray  # (B, K)
     simulate_seconds: float
+    grad_shot_variance: np.ndarray | None = None  # (B, K), tasks with shots only
+    cost_shot_variance: np.ndarray | None = None  # (B,), tasks with shots only
 
 
 class Prepared(ABC):
@@ -79,11 +84,25 @@ class Prepared(ABC):
     def describe(self) -> str:
         """How the task is simulated, for the log."""
 
+    def simulator(self, resolved: Resolved, local_rank: int = 0):
+        """What `differences` runs on: an AerSimulator of `width` qubits unless the engine
+        brings its own (the adjoint engine's Lightning state vector)."""
+        return make_simulator(resolved, self.width, local_rank)
+
     @abstractmethod
     def differences(
-        self, simulator, angles: np.ndarray, structure: dict
+        self, simulator, angles: np.ndarray, axes: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, float]:
-        """(v at φ (B,), shift differences (B, R), seconds in the simulator) in one call."""
+        """(v at φ (B,), shift differences (B, R), seconds in the simulator) in one call.
+
+        `axes` (B, P): the samples' random rotation axes, or None; the circuit's `binds`
+        turns slot values and axes into the template's parameter values."""
+
+    def term_values(self, simulator, angles: np.ndarray, axes: np.ndarray | None):
+        """Exact value of each measured term (B, 1 + 2R, T) at φ, φ + π/2 e_r0, φ − π/2 e_r0,
+        …, and the seconds in the simulator: what finite shots are drawn from. Engines that
+        take shots override it; the others refuse shot tasks (`Engine.refusal`)."""
+        raise NotImplementedError(f"the {self.engine.name} engine does not sample shots")
 
 
 class Engine(ABC):
@@ -110,17 +129,48 @@ class Engine(ABC):
 
 
 def gradient_batch(
-    prepared: Prepared, simulator, theta: np.ndarray, axes: np.ndarray | None = None
+    prepared: Prepared,
+    simulator,
+    theta: np.ndarray,
+    axes: np.ndarray | None = None,
+    job_seed: int | None = None,
+    samples: np.ndarray | None = None,
 ) -> BatchResult:
-    """Cost and ∂C/∂θ of every sample in `theta` (B, P), in one simulator call."""
+    """Cost and ∂C/∂θ of every sample in `theta` (B, P), in one simulator call.
+
+    A task with shots also needs the job seed and the sample indices: they seed each
+    sample's shot outcomes (docs/shots.md).
+    """
     workload = prepared.workload
     circuit, observable = workload.circuit, workload.observable
     angles = circuit.angles(theta)
-    structure = circuit.structure_of(axes)
-    base, differences, seconds = prepared.differences(simulator, angles, structure)
+    if workload.task.shots:
+        if job_seed is None or samples is None or len(samples) != len(theta):
+            raise ValueError(f"task {workload.task.id} has shots: pass job_seed and samples")
+        return _shot_batch(prepared, simulator, angles, axes, job_seed, samples)
+    base, differences, seconds = prepared.differences(simulator, angles, axes)
     cost = observable.offset + observable.scale * base
     grad = workload.rule.gradient(differences, observable.scale)
     return BatchResult(cost, grad, seconds)
+
+
+def _shot_batch(
+    prepared: Prepared, simulator, angles, axes, job_seed: int, samples: np.ndarray
+) -> BatchResult:
+    """`gradient_batch` of a task with shots: every point's v is a shot estimate."""
+    workload = prepared.workload
+    task, observable, rule = workload.task, workload.observable, workload.rule
+    saved, seconds = prepared.term_values(simulator, angles, axes)
+    streams = [shot_rng(job_seed, task.id, int(k)) for k in samples]
+    value, variance = shots.estimate(saved, shots.measured_terms(observable), task.shots, streams)
+    scale = observable.scale
+    return BatchResult(
+        cost=observable.offset + scale * value[:, 0],
+        grad=rule.gradient(value[:, 1::2] - value[:, 2::2], scale),
+        simulate_seconds=seconds,
+        grad_shot_variance=rule.variance(variance[:, 1::2] + variance[:, 2::2], scale),
+        cost_shot_variance=scale * scale * variance[:, 0],
+    )
 
 
 def check_result(result, what: str) -> None:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer.library import SaveExpectationValue
 
+from suite.circuits.description import ParametrizedCircuit
 from suite.circuits.shift import SHIFT
 from suite.engines.base import Engine, Prepared, Workload, check_result, experiment_work
 from suite.engines.lightcone import light_cone
@@ -45,8 +45,6 @@ class ConeTerm:
 
     circuit: QuantumCircuit  # the cone with the save of the terms' sum
     theta_index: np.ndarray  # indices of the slots in the cone
-    theta: list[Parameter]  # the same slot parameters
-    structure: list[Parameter]  # per-sample structural parameters in the cone
     width: int
     gates: int
     terms: int
@@ -54,6 +52,7 @@ class ConeTerm:
 
 @dataclass
 class ConePlan:
+    circuit: ParametrizedCircuit  # whose `binds` gives each cone's parameter values
     terms: list[ConeTerm] = field(default_factory=list)
 
     @property
@@ -61,12 +60,7 @@ class ConePlan:
         return max(t.width for t in self.terms)
 
 
-def plan(
-    template_circuit: QuantumCircuit,
-    theta: list[Parameter],
-    structure: list[Parameter],
-    terms: list[Term],
-) -> ConePlan:
+def plan(circuit: ParametrizedCircuit, terms: list[Term]) -> ConePlan:
     """Cut the template into cones, one per group of neighbouring terms.
 
     Terms are taken in order and a term joins the current group when one
@@ -74,8 +68,8 @@ def plan(
     cones are packed up to about ten qubits, where Aer's per-experiment
     overhead stops dominating; wide cones stay apart.
     """
-    index_of = {p: i for i, p in enumerate(theta)}
-    structural = set(structure)
+    template_circuit = circuit.circuit
+    index_of = {p: i for i, p in enumerate(circuit.slots)}
     groups: list[tuple[list[Term], object]] = []
     for term in terms:
         single = light_cone(template_circuit, term[1])
@@ -92,7 +86,7 @@ def plan(
                 groups[-1] = ([*members, term], merged)
                 continue
         groups.append(([term], single))
-    result = ConePlan()
+    result = ConePlan(circuit)
     for members, cone in groups:
         circuit = cone.circuit.copy()
         width = len(cone.qubits)
@@ -105,8 +99,6 @@ def plan(
             ConeTerm(
                 circuit=circuit,
                 theta_index=np.array(present, dtype=np.int64),
-                theta=[theta[i] for i in present],
-                structure=[p for p in cone.parameters if p in structural],
                 width=width,
                 gates=len(cone.circuit.data),
                 terms=len(members),
@@ -129,12 +121,10 @@ def differences(
     simulator,
     angles: np.ndarray,
     slots: tuple[int, ...],
-    structure: dict[Parameter, np.ndarray],
+    axes: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """v at φ (B,) and the shift differences (B, R) of `slots`, from the cones.
-
-    `structure` holds per-sample values (shape (B,)) of structural parameters.
-    """
+    """v at φ (B,) and the shift differences (B, R) of `slots`, from the cones
+    (`axes` (B, P): the samples' random rotation axes, or None)."""
     batch = angles.shape[0]
     circuits, binds, layouts = [], [], []
     for term in cone_plan.terms:
@@ -148,9 +138,8 @@ def differences(
             points[:, 1 + 2 * i, column] += SHIFT
             points[:, 2 + 2 * i, column] -= SHIFT
         points = points.reshape(batch * rows, len(term.theta_index))
-        bind = {p: points[:, i] for i, p in enumerate(term.theta)}
-        for p in term.structure:
-            bind[p] = np.repeat(structure[p], rows)
+        rows_axes = None if axes is None else np.repeat(axes, rows, axis=0)
+        bind = cone_plan.circuit.binds(points, term.theta_index, rows_axes)
         circuits.append(term.circuit)
         binds.append(bind)
         layouts.append((shifted, rows, bool(bind)))
@@ -193,8 +182,8 @@ class PreparedCones(Prepared):
             f"{self.plan.width} qubits instead of {task.qubits})"
         )
 
-    def differences(self, simulator, angles, structure):
-        return differences(self.plan, simulator, angles, self.workload.rule.slots, structure)
+    def differences(self, simulator, angles, axes):
+        return differences(self.plan, simulator, angles, self.workload.rule.slots, axes)
 
 
 class ConeEngine(Engine):
@@ -206,6 +195,8 @@ class ConeEngine(Engine):
     def refusal(self, workload: Workload):
         if workload.task.method != "statevector":
             return ("simulator.method", "light cones run on the statevector method only")
+        if workload.task.shots:
+            return ("shots", "light cones compute exact expectation values only")
         if workload.observable.projector:
             return ("cost", "the global projector acts on every qubit: it has no small light cone")
         return None
@@ -213,12 +204,7 @@ class ConeEngine(Engine):
     def cone_plan(self, workload: Workload) -> ConePlan:
         if "cones" not in workload.plans:
             circuit = workload.circuit
-            workload.plans["cones"] = plan(
-                circuit.circuit,
-                list(circuit.slots),
-                list(circuit.structure),
-                list(workload.observable.terms),
-            )
+            workload.plans["cones"] = plan(circuit, list(workload.observable.terms))
         return workload.plans["cones"]
 
     def memory_bytes(self, workload: Workload, precision: str) -> int:

@@ -5,6 +5,8 @@
 | stabilizer | stabilizer                        | Clifford circuits at Clifford angles       |
 | cones      | statevector                       | Pauli sums whose light cones pay off       |
 | template   | statevector, matrix_product_state | everything else                            |
+|            | density_matrix                    | noisy tasks (the only method they run on)  |
+| adjoint    | (PennyLane Lightning, no Aer)     | exact noiseless tasks with many parameters |
 
 A new engine is a subclass of `suite.engines.base.Engine` added to `ENGINES` and to
 `choose`; the runner only ever calls `prepare` and the prepared engine.
@@ -12,30 +14,65 @@ A new engine is a subclass of `suite.engines.base.Engine` added to `ENGINES` and
 
 from __future__ import annotations
 
+import dataclasses
+
+from suite.engines.adjoint import AER_PARAMETERS, AdjointEngine
 from suite.engines.base import Engine, Prepared, Workload
 from suite.engines.cones import MIN_SAVING, ConeEngine
 from suite.engines.stabilizer import StabilizerEngine
 from suite.engines.template import TemplateEngine
 
 ENGINES: dict[str, Engine] = {
-    e.name: e for e in (StabilizerEngine(), ConeEngine(), TemplateEngine())
+    e.name: e for e in (StabilizerEngine(), ConeEngine(), TemplateEngine(), AdjointEngine())
 }
 
 
-def method_for(workload: Workload, requested: str) -> str:
-    """The Aer method of a task: "auto" picks stabilizer wherever it is exact.
+def method_for(
+    workload: Workload, requested: str, precision: str = "double", available: int | None = None
+) -> str:
+    """The Aer method of a task: "auto" picks stabilizer wherever it is exact, and
+    density_matrix for a noisy task (noise channels are exact on density matrices only).
 
-    Raises ValueError("key: problem") when `requested` is stabilizer and the task is not
-    Clifford.
+    "auto" picks the adjoint engine for a task with more than AER_PARAMETERS
+    differentiated parameters when PennyLane Lightning is installed, the task is exact and
+    noiseless, its work model costs less than Aer's and it fits in `available` bytes.
+
+    Raises MethodRefused when `requested` is stabilizer and the task is not Clifford, or
+    when the task is noisy and `requested` is neither density_matrix nor auto.
     """
+    if workload.task.noise:
+        if requested in ("auto", "density_matrix"):
+            return "density_matrix"
+        raise MethodRefused(
+            "noise",
+            f'simulator.method = "{requested}" cannot apply noise channels exactly '
+            '(use "density_matrix" or "auto")',
+        )
+    if requested == "adjoint":
+        refusal = ENGINES["adjoint"].refusal(workload)
+        if refusal:
+            raise MethodRefused(*refusal)
+        return requested
     if requested not in ("auto", "stabilizer"):
         return requested
     refusal = ENGINES["stabilizer"].refusal(workload)
     if requested == "auto":
-        return "statevector" if refusal else "stabilizer"
+        if not refusal:
+            return "stabilizer"
+        return "adjoint" if _adjoint_pays(workload, precision, available) else "statevector"
     if refusal:
         raise MethodRefused(*refusal)
     return requested
+
+
+def _adjoint_pays(workload: Workload, precision: str, available: int | None) -> bool:
+    adjoint = ENGINES["adjoint"]
+    if len(workload.task.parameters) <= AER_PARAMETERS or adjoint.refusal(workload):
+        return False
+    if available is not None and adjoint.memory_bytes(workload, precision) > available:
+        return False
+    statevector = Workload(dataclasses.replace(workload.task, method="statevector"))
+    return adjoint.work(workload) < choose(statevector).work(statevector)
 
 
 class MethodRefused(ValueError):
@@ -49,8 +86,8 @@ class MethodRefused(ValueError):
 def choose(workload: Workload) -> Engine:
     """The engine of a task (its method is already resolved): the same on every rank."""
     method = workload.task.method
-    if method == "stabilizer":
-        return ENGINES["stabilizer"]
+    if method in ("stabilizer", "adjoint"):
+        return ENGINES[method]
     template = ENGINES["template"]
     cones = ENGINES["cones"]
     if (
@@ -66,8 +103,8 @@ def memory_bytes(workload: Workload, precision: str, available: int) -> tuple[in
     """Peak memory of the task on its engine; cones are planned only when the whole
     statevector would not fit in `available` bytes."""
     method = workload.task.method
-    if method == "stabilizer":
-        engine = ENGINES["stabilizer"]
+    if method in ("stabilizer", "adjoint"):
+        engine = ENGINES[method]
     else:
         engine = ENGINES["template"]
         if engine.memory_bytes(workload, precision) > available:

@@ -417,8 +417,8 @@ class PreparedStabilizer(Prepared):
     def describe(self) -> str:
         return f"stabilizer (Clifford circuits of {self.width} qubits)"
 
-    def differences(self, simulator, angles, structure):
-        if structure:
+    def differences(self, simulator, angles, axes):
+        if axes is not None:
             raise NotCliffordError(
                 f"task {self.workload.task.id}: random axes have no stabilizer route"
             )
@@ -438,6 +438,12 @@ class StabilizerEngine(Engine):
 
     def refusal(self, workload: Workload):
         task = workload.task
+        if task.shots:
+            return (
+                "shots",
+                f'shots = {task.shots} with method = "stabilizer": the Clifford route computes '
+                'exact expectation values only (use method = "statevector" or "auto")',
+            )
         reason = never_clifford(task)  # known without building the circuit
         if reason:
             return (

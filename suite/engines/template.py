@@ -4,7 +4,9 @@ The task's template (slot parameters, a save instruction of v) runs as one job t
 `AerSimulator.run(circuit, parameter_binds=...)`, which avoids EstimatorV2's
 post-processing that is quadratic in the number of parameter sets (qiskit-aer issue
 2438). Per sample it evaluates 1 + 2R points: φ, then φ ± π/2 e_s for each shifted
-slot. Runs on Aer's statevector and matrix_product_state methods.
+slot. Runs on Aer's statevector and matrix_product_state methods. A task with shots
+saves each Pauli term on its own (labels v0, v1, …), the exact values its shots are
+drawn from (suite.engines.shots).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from qiskit import QuantumCircuit
 from qiskit_aer.library import SaveAmplitudesSquared, SaveExpectationValue
 
 from suite.circuits.observables import Observable
+from suite.engines import noise
 from suite.engines.base import Engine, Prepared, Workload, check_result, experiment_work
 
 LABEL = "v"
@@ -36,12 +39,33 @@ def attach_save(qc: QuantumCircuit, observable: Observable) -> None:
     qc.append(SaveExpectationValue(operator, label=LABEL), [qc.qubits[q] for q in qubits])
 
 
+def attach_term_saves(qc: QuantumCircuit, observable: Observable) -> tuple[str, ...]:
+    """Append one save of ⟨P_t⟩ per Pauli term (coefficient 1), labelled v0, v1, …"""
+    labels = []
+    for t, (pauli, qubits, _) in enumerate(observable.terms):
+        operator, support = observable.local_operator(((pauli, qubits, 1.0),))
+        label = f"{LABEL}{t}"
+        qc.append(SaveExpectationValue(operator, label=label), [qc.qubits[q] for q in support])
+        labels.append(label)
+    return tuple(labels)
+
+
 class PreparedTemplate(Prepared):
     def __init__(self, engine: Engine, workload: Workload) -> None:
         self.engine = engine
         self.workload = workload
-        self.circuit = workload.circuit.circuit.copy()
-        attach_save(self.circuit, workload.observable)
+        channels = noise.parse(workload.task.noise)
+        self.circuit = (
+            noise.noisy_template(workload.circuit, channels)
+            if channels
+            else workload.circuit.circuit.copy()
+        )
+        observable = workload.observable
+        if workload.task.shots and not observable.projector:
+            self.labels = attach_term_saves(self.circuit, observable)
+        else:
+            attach_save(self.circuit, observable)
+            self.labels = (LABEL,)
 
     @property
     def width(self) -> int:
@@ -50,29 +74,34 @@ class PreparedTemplate(Prepared):
     def describe(self) -> str:
         return f"{self.workload.task.method} ({self.width} qubits)"
 
-    def differences(self, simulator, angles, structure):
+    def term_values(self, simulator, angles, axes):
+        """The saved values (B, 1 + 2R, labels) at every point, in one Aer call."""
         rule = self.workload.rule
         repeats = 1 + 2 * len(rule.slots)
         points = rule.points(angles)
-        slots = self.workload.circuit.slots
-        binds = {slots[i]: points[:, i] for i in range(points.shape[1])}
-        for parameter, values in structure.items():
-            binds[parameter] = np.repeat(values, repeats)
+        rows_axes = None if axes is None else np.repeat(axes, repeats, axis=0)
+        binds = self.workload.circuit.binds(points, axes=rows_axes)
         start = time.perf_counter()
         result = simulator.run(self.circuit, parameter_binds=[binds]).result()
         check_result(result, f"task {self.workload.task.id}")
-        values = np.empty(points.shape[0])
+        values = np.empty((points.shape[0], len(self.labels)))
         for i in range(points.shape[0]):
-            v = result.data(i)[LABEL]
-            values[i] = v[0] if np.ndim(v) else v
+            data = result.data(i)
+            for j, label in enumerate(self.labels):
+                v = data[label]
+                values[i, j] = v[0] if np.ndim(v) else v
         seconds = time.perf_counter() - start
-        values = values.reshape(len(angles), repeats)
+        return values.reshape(len(angles), repeats, len(self.labels)), seconds
+
+    def differences(self, simulator, angles, axes):
+        values, seconds = self.term_values(simulator, angles, axes)
+        values = values[:, :, 0]  # exact tasks save v itself
         return values[:, 0], values[:, 1::2] - values[:, 2::2], seconds
 
 
 class TemplateEngine(Engine):
     name = "template"
-    methods = ("statevector", "matrix_product_state")
+    methods = ("statevector", "matrix_product_state", "density_matrix")
 
     def refusal(self, workload: Workload):
         if workload.task.method not in self.methods:
@@ -80,6 +109,8 @@ class TemplateEngine(Engine):
         return None
 
     def memory_bytes(self, workload: Workload, precision: str) -> int:
+        if workload.task.method == "density_matrix":  # 4^n entries: a statevector of 2n
+            return statevector_bytes(2 * workload.task.qubits, precision)
         if workload.task.method != "statevector":
             return 0  # matrix product states: bond dimension, not known in advance
         return statevector_bytes(workload.task.qubits, precision)
@@ -88,7 +119,8 @@ class TemplateEngine(Engine):
         circuit = workload.circuit
         terms = 1 if workload.observable.projector else len(workload.observable.terms)
         rows = 1 + 2 * len(workload.rule.slots)
-        return rows * experiment_work(circuit.qubits, len(circuit.circuit.data), terms)
+        width = circuit.qubits * (2 if workload.task.method == "density_matrix" else 1)
+        return rows * experiment_work(width, len(circuit.circuit.data), terms)
 
     def prepare(self, workload: Workload) -> PreparedTemplate:
         return PreparedTemplate(self, workload)
