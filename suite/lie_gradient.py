@@ -10,9 +10,11 @@ sits (P_g(X) = ‖X_g‖², Hilbert–Schmidt):
 - middle (deep before and after): Var = Σ_j P_j(ρ) P_j(O) a_j(P) / dim g_j², where
   a_j(P) = Σ_B ‖i[P/2, B]‖² over an orthonormal basis of g_j = the number of basis
   strings of g_j that anticommute with P;
-- first (no trainable gate before it): Var = Σ_j ‖(i[P/2, ρ])_j‖² P_j(O) / dim g_j, with
+- first (every trainable gate before it commutes with it, so it can move to the start):
+  Var = Σ_j ‖(i[P/2, ρ])_j‖² P_j(O) / dim g_j, with
   ‖(i[P/2, ρ])_j‖² = 2⁻ⁿ Σ ⟨PR⟩² over the strings R of g_j that anticommute with P;
-- last (no trainable gate after it): Var = Σ_j P_j(ρ) ‖(i[O, P/2])_j‖² / dim g_j, with
+- last (every trainable gate after it commutes with it): Var = Σ_j P_j(ρ) ‖(i[O, P/2])_j‖²
+  / dim g_j, with
   ‖(i[O, P/2])_j‖² = 2ⁿ Σ c_{PR}² over the same R (O = Σ c_Q Q).
 
 Universal circuits (su(2ⁿ)) reproduce McClean et al.'s deep limits: the first parameter
@@ -98,6 +100,19 @@ class UniversalModel:
         return self.purity_rho * self.obs_weight(p) * inverse_dim
 
 
+def _blocking(frame, others: list[tuple[int, int, int]], rows: np.ndarray) -> int:
+    """How many of the trainable gates `others` fail to commute with the gate of `rows`
+    (any of its axes). A gate that commutes with every gate before it can be moved to
+    the start: for the formulas it is `first` (likewise `last`), as are all first-layer
+    gates of a layered circuit on disjoint qubits."""
+    count = 0
+    for _, start, size in others:
+        strings = frame.generators[start : start + size]
+        if lie.anticommute(strings[:, None, :], rows[None, :, :]).any():
+            count += 1
+    return count
+
+
 def predictions(task, circuit, frame, model, scale: float) -> list[dict[str, Any]]:
     """Per differentiated parameter of `task`: where its gate sits and the predicted
     gradient variance (None, with a note, where the formulas do not apply)."""
@@ -122,15 +137,17 @@ def predictions(task, circuit, frame, model, scale: float) -> list[dict[str, Any
         if r is None:
             entry["note"] = "the gate of this parameter is not in the algebra's frame"
             continue
-        before, after = r, len(frame.order) - 1 - r
+        _, start, count = frame.order[r]
+        rows = frame.generators[start : start + count]
+        before = _blocking(frame, frame.order[:r], rows)
+        after = _blocking(frame, frame.order[r + 1 :], rows)
         entry["rotations_before"], entry["rotations_after"] = before, after
         if before == 0 and after == 0:
-            entry["note"] = "the only trainable gate: no deep part on either side"
+            entry["note"] = "every other trainable gate commutes with it: no deep part"
             continue
         position = FIRST if before == 0 else LAST if after == 0 else MIDDLE
         entry["position"] = position
-        _, start, count = frame.order[r]
-        values = [model.variance(position, row) for row in frame.generators[start : start + count]]
+        values = [model.variance(position, row) for row in rows]
         if any(v is None for v in values):
             entry["note"] = "the initial state's ⟨P⟩ is not available for this circuit"
             continue

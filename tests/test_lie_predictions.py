@@ -51,6 +51,24 @@ def test_universal_references(tmp_path, n):
     assert gradient["middle"] == pytest.approx(middle, rel=1e-12)
 
 
+def test_gates_that_commute_with_everything_before_them_count_as_first(tmp_path):
+    """Every first-layer rotation of McClean's circuit acts on its own qubit after only
+    gates on other qubits: it can move to the start, and its deep limit is the first
+    parameter's. The gate on qubit 0 in layer 2 has two non-commuting gates before it."""
+    n = 4
+    job = _job(
+        tmp_path,
+        "[[sweep]]\nansatz = 'mcclean'\ncost = 'zz'\n"
+        f"qubits = {n}\ndepth = '10*n'\nparameters = [1, 3, 4]\n",
+    )
+    (entry,) = lie_report(job)["tasks"]
+    first, last_of_layer, second_layer = entry["gradient_predictions"]
+    for g in (first, last_of_layer):
+        assert (g["position"], g["rotations_before"]) == ("first", 0)
+        assert g["variance"] == pytest.approx(2**n / (3 * (4**n - 1)), rel=1e-12)
+    assert (second_layer["position"], second_layer["rotations_before"]) == ("middle", 2)
+
+
 @pytest.mark.parametrize("n", [3, 4, 5, 6, 8])
 def test_free_fermion_formulas(tmp_path, n):
     """Matchgate circuits: g = so(2n), dim n(2n − 1). For |0…0⟩ and O = Z_k the Z_j are the
