@@ -10,12 +10,13 @@ from suite.records import SimulatorSpec, Task
 # Below this many qubits Aer parallelises over experiments rather than
 # within one statevector (Aer's own statevector_parallel_threshold).
 PARALLEL_STATEVECTOR_QUBITS = 14
-# Aer's gate fusion on the CPU statevector from this many qubits (Aer's default: 14).
-# Measured here (McClean L = n, K = 1, one thread, runtime binding, ms per sample, fusion
-# off → on): n = 8 0.60 → 5.0, 12 9.9 → 18.6, 14 33 → 38, 15 74 → 75, 16 162 → 153,
-# 18 844 → 789. Fusion is re-planned for every parameter set, which small circuits
-# do not repay (docs/performance.md).
-FUSION_QUBITS = 16
+# Runtime parameter binding (Aer binds the values inside one experiment) below this
+# width on the CPU: 0.84 → 0.49 ms per McClean sample at n = 8, and bit for bit the same
+# values there, where Aer's fusion (from its default threshold of 14 qubits) is off. From
+# 14 qubits on, binding at run time changes how fusion is planned and with it the last
+# bits (a qcnn n = 16 gradient moved by 3e-16, measured), for no gain measurable here
+# (docs/performance.md), so wide circuits keep Aer's defaults and their bits.
+RUNTIME_BIND_QUBITS = 14
 
 
 def threads_per_rank(local_size: int = 1) -> int:
@@ -128,12 +129,9 @@ def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
         options["device"] = "CPU"
         options["max_parallel_experiments"] = resolved.threads
         return AerSimulator(**options)
-    # Bind parameter values inside Aer instead of building one circuit per parameter set
-    # (0.84 → 0.49 ms per McClean sample at n = 8, same bits; docs/performance.md).
-    options["runtime_parameter_bind_enable"] = True
-    if method == "statevector" and resolved.device == "CPU":
-        options["fusion_threshold"] = FUSION_QUBITS
     width = 2 * qubits if method == "density_matrix" else qubits  # 4^n entries
+    if width < RUNTIME_BIND_QUBITS or resolved.device == "GPU":
+        options["runtime_parameter_bind_enable"] = True
     if width < PARALLEL_STATEVECTOR_QUBITS or resolved.device == "GPU":
         options["max_parallel_experiments"] = resolved.threads
     else:
