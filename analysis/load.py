@@ -163,6 +163,8 @@ def _read_task(task_id: str, group: h5py.Group, path: Path, with_theta: bool) ->
             f"{path}: task {task_id} grad has shape {grad.shape}, expected ({n}, {k})"
         )
     cost_values = _optional(group, "cost", path, np.float64)
+    if cost_values is not None and cost_values.size and np.isnan(cost_values).all():
+        cost_values = None  # not computed (light cones at large n, docs/large-n.md)
     rank = _optional(group, "rank", path, np.int64)
     time_simulate = _optional(group, "time_simulate", path, np.float64)
     theta = _optional(group, "theta", path, np.float64) if with_theta else None

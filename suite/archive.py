@@ -36,11 +36,8 @@ import numpy as np
 
 import suite
 from suite import SCHEMA
-from suite.circuits.builders import circuit_of
-from suite.circuits.sampling import draw_samples
 from suite.crate import CRATE, crate_document
 from suite.engines.aer import resolve
-from suite.engines.base import gradient_batch
 from suite.engines.registry import prepare
 from suite.environment import RUN_FACTS, environment_members, environment_report, root_attributes
 from suite.integrity import MANIFEST, ArchiveError, check_manifest, self_contained
@@ -163,20 +160,27 @@ def _recompute(run_dir: Path, per_task: int) -> list[TaskCheck]:
     checks = []
     for original in spec.tasks:
         task, picks, theta, grad, cost = stored[original.id]
-        new_theta, axes = draw_samples(spec.seed, task, picks, circuit_of(task).random_axes)
         prepared = prepare(task)
         simulator = prepared.simulator(resolved.for_task(task))
-        result = gradient_batch(prepared, simulator, new_theta, axes, spec.seed, picks)
+        new_theta, _, result = prepared.sample_batch(simulator, spec.seed, picks)
         checks.append(
             TaskCheck(
                 task.id,
                 len(picks),
                 bool(np.array_equal(new_theta, theta)),
-                float(np.max(np.abs(result.grad - grad))),
-                float(np.max(np.abs(result.cost - cost))),
+                _max_difference(result.grad, grad),
+                _max_difference(result.cost, cost),
             )
         )
     return checks
+
+
+def _max_difference(new: np.ndarray, stored: np.ndarray) -> float:
+    """Largest |new − stored|; NaN where both are NaN (a cost not computed) counts as 0,
+    NaN on one side only as infinity."""
+    both = np.isnan(new) & np.isnan(stored)
+    difference = np.where(both, 0.0, np.abs(new - stored))
+    return float(np.max(np.nan_to_num(difference, nan=np.inf), initial=0.0))
 
 
 @contextmanager

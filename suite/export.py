@@ -6,7 +6,7 @@ from pathlib import Path
 
 from suite.circuits import observables
 from suite.circuits.builders import circuit_of
-from suite.circuits.sampling import draw_sample
+from suite.circuits.sampling import COUNTER_DRAWS_ABOVE, counter_drawn, draw_sample
 from suite.spec import SpecError, load_spec
 
 
@@ -16,6 +16,12 @@ def circuit_qasm(job: Path, task_id: str, sample: int, qasm3: bool = False) -> s
     if not 0 <= sample < task.samples:
         raise SpecError(
             f"{job}: --sample {sample} out of range for task {task_id} (0…{task.samples - 1})"
+        )
+    if counter_drawn(task):
+        raise SpecError(
+            f"{job}: task {task_id} has {task.n_params} parameters: `bpsuite circuit` writes "
+            f"circuits of at most {COUNTER_DRAWS_ABOVE} (the light-cone route's samples are "
+            "rebuilt by `bpsuite verify`; docs/large-n.md)"
         )
     circuit = circuit_of(task)
     theta, axes = draw_sample(spec.seed, task, sample, circuit.random_axes)

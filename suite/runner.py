@@ -20,9 +20,8 @@ import numpy as np
 
 from suite import faults
 from suite.circuits.builders import random_axes, source_files
-from suite.circuits.sampling import draw_samples
 from suite.engines.aer import Resolved, resolve, threads_per_rank
-from suite.engines.base import Prepared, gradient_batch
+from suite.engines.base import Prepared
 from suite.engines.registry import prepare
 from suite.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError, SpecError
 from suite.parallel import World
@@ -251,11 +250,7 @@ def compute_units(
         key = (engine.engine.name, task.method, engine.width)
         if key not in simulators:
             simulators[key] = engine.simulator(resolved.for_task(task), world.local_rank)
-        circuit = engine.workload.circuit
-        theta, axes = draw_samples(spec.seed, task, unit.samples, circuit.random_axes)
-        result = gradient_batch(
-            prepared[task.id], simulators[key], theta, axes, spec.seed, unit.samples
-        )
+        theta, axes, result = engine.sample_batch(simulators[key], spec.seed, unit.samples)
         simulate += result.simulate_seconds
         per_sample = result.simulate_seconds / len(unit.samples)
         columns = {

@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from suite import SCHEMA
+from suite.circuits.sampling import stored_columns
 from suite.records import Task
 from suite.spec import JobSpec
 
@@ -89,8 +90,9 @@ ROW_DTYPES = {
 
 def _growing_datasets(group: h5py.Group, task: Task, random_axes: bool, chunk: int) -> None:
     """Create a task's empty, resizable datasets (`sample` filled with −1)."""
+    stored = stored_columns(task)
     widths = {
-        "theta": task.n_params,
+        "theta": task.n_params if stored is None else len(stored),
         "grad": len(task.parameters),
         "axes": task.n_params,
         "grad_shot_variance": len(task.parameters),
@@ -107,7 +109,15 @@ def _growing_datasets(group: h5py.Group, task: Task, random_axes: bool, chunk: i
             dtype=dtype,
             **({"fillvalue": -1} if name == "sample" else {}),
         )
+    _index_datasets(group, task)
+
+
+def _index_datasets(group: h5py.Group, task: Task) -> None:
+    """`param_index`, and `theta_columns` where `theta` holds some columns only."""
     group.create_dataset("param_index", data=np.asarray(task.parameters, dtype=np.int64))
+    stored = stored_columns(task)
+    if stored is not None:
+        group.create_dataset("theta_columns", data=stored)
 
 
 class ShardWriter:
@@ -341,7 +351,7 @@ def merge(run_dir: Path, spec: JobSpec, provenance: dict[str, object]) -> dict[s
         for task in spec.tasks:
             group = group_root.create_group(task.id)
             _task_attrs(group, task)
-            group.create_dataset("param_index", data=np.asarray(task.parameters, dtype=np.int64))
+            _index_datasets(group, task)
             for name, values in merged[task.id].items():
                 group.create_dataset(name, data=values)
         timing_group = f.create_group("timing")

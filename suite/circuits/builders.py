@@ -158,6 +158,12 @@ def never_clifford(task: Task) -> str | None:
     )
 
 
+def output_qubit(task: Task) -> int:
+    """The qubit a `zout` cost measures: a built-in family knows it without a build."""
+    family = FAMILIES.get(task.ansatz)
+    return family.output_qubit(task.qubits) if family else circuit_of(task).output_qubit
+
+
 def random_axes(task: Task) -> bool:
     """Whether the task's samples draw rotation axes (McClean), without building it."""
     family = FAMILIES.get(task.ansatz)

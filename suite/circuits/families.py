@@ -200,9 +200,14 @@ class Alternating(Family):
         start = 0 if layer % 2 == 0 else m // 2
         return [range(s, s + m) for s in range(start, n - m + 1, m)]
 
+    @staticmethod
+    def block_count(n: int, m: int, layer: int) -> int:
+        """len(blocks(n, m, layer)), without listing them (n = 2^20 has 2^19 per layer)."""
+        return len(range(0 if layer % 2 == 0 else m // 2, n - m + 1, m))
+
     def n_params(self, n: int, depth: int, block: int | None) -> int:
         m = block or 2
-        return sum(len(b) for layer in range(depth) for b in self.blocks(n, m, layer))
+        return m * sum(self.block_count(n, m, layer) for layer in range(depth))
 
     def _build(self, qc, task, theta, rotation) -> None:
         m = task.block or 2

@@ -22,6 +22,7 @@ go into the offset; C = ⟨O⟩.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -94,8 +95,10 @@ class Observable:
         return f"C = {self.offset!r} + ({self.scale!r}) * <O>, O = {listed}"
 
 
+@functools.lru_cache(maxsize=8)
 def named(name: str, n: int, output_qubit: int = 0) -> Observable:
-    """The named cost `name` on n qubits (`output_qubit` for zout)."""
+    """The named cost `name` on n qubits (`output_qubit` for zout); cached (immutable), as
+    the local cost at n = 2^20 has a million terms."""
     if name == "global":
         return Observable(name, n, (), 1.0, -1.0, projector=True)
     if name == "local":

@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from suite.circuits import observables
-from suite.circuits.builders import circuit_of
+from suite.circuits.builders import circuit_of, output_qubit
 from suite.circuits.description import ParametrizedCircuit
 from suite.circuits.observables import Observable
-from suite.circuits.sampling import shot_rng
+from suite.circuits.sampling import draw_samples, shot_rng, stored_columns
 from suite.circuits.shift import ShiftRule
 from suite.engines import shots
 from suite.engines.aer import Resolved, make_simulator
@@ -53,7 +53,7 @@ class Workload:
 
     @cached_property
     def observable(self) -> Observable:
-        return observables.of_task(self.task, self.circuit.output_qubit)
+        return observables.of_task(self.task, output_qubit(self.task))
 
     @cached_property
     def rule(self) -> ShiftRule:
@@ -97,6 +97,18 @@ class Prepared(ABC):
 
         `axes` (B, P): the samples' random rotation axes, or None; the circuit's `binds`
         turns slot values and axes into the template's parameter values."""
+
+    def sample_batch(
+        self, simulator, job_seed: int, samples: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, BatchResult]:
+        """Draw the samples' angles and compute them: (`theta` as stored, axes, result).
+
+        Engines that need only some of a large task's angles draw only those."""
+        task = self.workload.task
+        theta, axes = draw_samples(job_seed, task, samples, self.workload.circuit.random_axes)
+        result = gradient_batch(self, simulator, theta, axes, job_seed, samples)
+        columns = stored_columns(task)
+        return (theta if columns is None else theta[:, columns]), axes, result
 
     def term_values(self, simulator, angles: np.ndarray, axes: np.ndarray | None):
         """Exact value of each measured term (B, 1 + 2R, T) at φ, φ + π/2 e_r0, φ − π/2 e_r0,

@@ -3,6 +3,7 @@
 | engine     | Aer method                        | takes                                      |
 |------------|-----------------------------------|--------------------------------------------|
 | stabilizer | stabilizer                        | Clifford circuits at Clifford angles       |
+| cones-stabilizer | stabilizer                  | local costs of product / alternating there |
 | cones      | statevector                       | Pauli sums whose light cones pay off       |
 | template   | statevector, matrix_product_state | everything else                            |
 |            | density_matrix                    | noisy tasks (the only method they run on)  |
@@ -19,11 +20,19 @@ import dataclasses
 from suite.engines.adjoint import AER_PARAMETERS, AdjointEngine
 from suite.engines.base import Engine, Prepared, Workload
 from suite.engines.cones import MIN_SAVING, ConeEngine
+from suite.engines.sparse_cones import SparseConeEngine
 from suite.engines.stabilizer import StabilizerEngine
 from suite.engines.template import TemplateEngine
 
 ENGINES: dict[str, Engine] = {
-    e.name: e for e in (StabilizerEngine(), ConeEngine(), TemplateEngine(), AdjointEngine())
+    e.name: e
+    for e in (
+        StabilizerEngine(),
+        SparseConeEngine(),
+        ConeEngine(),
+        TemplateEngine(),
+        AdjointEngine(),
+    )
 }
 
 
@@ -55,7 +64,7 @@ def method_for(
         return requested
     if requested not in ("auto", "stabilizer"):
         return requested
-    refusal = ENGINES["stabilizer"].refusal(workload)
+    refusal = _stabilizer_refusal(workload)
     if requested == "auto":
         if not refusal:
             return "stabilizer"
@@ -63,6 +72,14 @@ def method_for(
     if refusal:
         raise MethodRefused(*refusal)
     return requested
+
+
+def _stabilizer_refusal(workload: Workload) -> tuple[str, str] | None:
+    """Why the stabilizer method cannot run a task; a task that its light cones can take is
+    never asked to record its whole circuit (20 M gates at n = 2^20)."""
+    if ENGINES["cones-stabilizer"].refusal(workload) is None:
+        return None
+    return ENGINES["stabilizer"].refusal(workload)
 
 
 def _adjoint_pays(workload: Workload, precision: str, available: int | None) -> bool:
@@ -86,7 +103,9 @@ class MethodRefused(ValueError):
 def choose(workload: Workload) -> Engine:
     """The engine of a task (its method is already resolved): the same on every rank."""
     method = workload.task.method
-    if method in ("stabilizer", "adjoint"):
+    if method == "stabilizer":
+        return _stabilizer_engine(workload)
+    if method == "adjoint":
         return ENGINES[method]
     template = ENGINES["template"]
     cones = ENGINES["cones"]
@@ -99,12 +118,21 @@ def choose(workload: Workload) -> Engine:
     return template
 
 
+def _stabilizer_engine(workload: Workload) -> Engine:
+    """Light cones of the stabilizer method where they apply and pay off, else the tableau
+    of all n qubits (the same rule as `choose` for statevector cones)."""
+    full, cones = ENGINES["stabilizer"], ENGINES["cones-stabilizer"]
+    if cones.refusal(workload) is None and MIN_SAVING * cones.work(workload) < full.work(workload):
+        return cones
+    return full
+
+
 def memory_bytes(workload: Workload, precision: str, available: int) -> tuple[int, Engine]:
     """Peak memory of the task on its engine; cones are planned only when the whole
     statevector would not fit in `available` bytes."""
     method = workload.task.method
     if method in ("stabilizer", "adjoint"):
-        engine = ENGINES[method]
+        engine = choose(workload)
     else:
         engine = ENGINES["template"]
         if engine.memory_bytes(workload, precision) > available:

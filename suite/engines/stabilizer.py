@@ -60,6 +60,7 @@ from qiskit_aer.library import SaveAmplitudesSquared, SaveExpectationValue
 
 from suite.circuits.builders import never_clifford
 from suite.circuits.description import ROTATION_GATES
+from suite.circuits.observables import Observable
 from suite.engines.base import Engine, Prepared, Workload, check_result
 from suite.engines.template import LABEL
 
@@ -75,6 +76,16 @@ ANGLE_TOLERANCE = 1e-9
 # Aer to convert, while a block stays narrow (Aer's stabilizer expectation value
 # costs grow with the width of a Pauli term).
 LOCAL_BLOCK = 4
+# Work model (`StabilizerEngine.work`, measured): Aer converts an instruction in ≈ 8 µs,
+# and the expectation values of a local cost on n qubits take ≈ 15 ns · n².
+INSTRUCTION_WORK = 8000.0
+TERM_WORK = 15.0
+
+
+def tableau_bytes(n: int) -> int:
+    """Memory of a stabilizer tableau of n qubits: about 2n² bits (docs/large-n.md)."""
+    return n * n // 2
+
 
 GATES = {
     "h": HGate(),
@@ -312,7 +323,12 @@ def plan(workload: Workload) -> CliffordPlan:
     on any of its qubits, so the gates of one layer act on disjoint qubits.
     """
     task = workload.task
-    n = task.qubits
+    return layered(task, task.qubits, record(workload), workload.observable)
+
+
+def layered(task: Task, n: int, ops: list[tuple], observable: Observable) -> CliffordPlan:
+    """The plan of `ops` (the form of `record`) on n qubits, saving `observable`; a
+    rotation's slot is its column in the points given to `CliffordPlan.circuits`."""
     empty = QuantumCircuit(n, name=task.id)
     qubits = empty.qubits
 
@@ -324,7 +340,7 @@ def plan(workload: Workload) -> CliffordPlan:
 
     level = [0] * n
     grouped: list[tuple[list, list]] = []  # per layer: (rotations, fixed gates)
-    for op in record(workload):
+    for op in ops:
         gates = op[1] if op[0] == "fixed" else ((None, op[3]),)
         for gate in gates:
             operands = gate[1]
@@ -359,12 +375,13 @@ def plan(workload: Workload) -> CliffordPlan:
                 fixed=build(fixed),
             )
         )
-    saves, labels = _saves(workload, qubits)
+    saves, labels = _saves(observable, qubits)
     return CliffordPlan(task, empty, layers, saves, labels)
 
 
-def _saves(workload: Workload, qubits) -> tuple[tuple[CircuitInstruction, ...], tuple[str, ...]]:
-    observable = workload.observable
+def _saves(
+    observable: Observable, qubits
+) -> tuple[tuple[CircuitInstruction, ...], tuple[str, ...]]:
     if observable.projector:
         save = SaveAmplitudesSquared(len(qubits), [0], label=LABEL)
         return (CircuitInstruction(save, tuple(qubits)),), (LABEL,)
@@ -395,13 +412,13 @@ def evaluate(plan: CliffordPlan, simulator, points: np.ndarray) -> np.ndarray:
     circuits = plan.circuits(points)
     result = simulator.run(circuits).result()
     check_result(result, f"task {plan.task.id}")
-    values = np.empty(len(circuits))
-    labels = plan.labels
-    for i in range(len(circuits)):
-        data = result.data(i)
-        # fixed order, so the sum is the same whatever else is in the batch
-        values[i] = sum(_scalar(data[label]) for label in labels)
-    return values
+    return np.array([saved_value(result.data(i), plan.labels) for i in range(len(circuits))])
+
+
+def saved_value(data: dict, labels: tuple[str, ...]) -> float:
+    """v of one experiment: its saves summed in a fixed order, so the sum is the same
+    whatever else is in the batch."""
+    return float(sum(_scalar(data[label]) for label in labels))
 
 
 class PreparedStabilizer(Prepared):
@@ -464,8 +481,7 @@ class StabilizerEngine(Engine):
         return None
 
     def memory_bytes(self, workload: Workload, precision: str) -> int:
-        n = workload.task.qubits
-        return n * n // 2  # a tableau of n qubits: about 2n² bits (docs/large-n.md)
+        return tableau_bytes(workload.task.qubits)
 
     def work(self, workload: Workload) -> float:
         # Aer converts ≈ P + n instructions per circuit at ≈ 8 µs each, and a local
@@ -473,13 +489,13 @@ class StabilizerEngine(Engine):
         task = workload.task
         n = task.qubits
         local = (
-            15.0
+            TERM_WORK
             * n
             * n
             * (not workload.observable.projector and len(workload.observable.terms) > 1)
         )
         rows = 1 + 2 * len(task.parameters)
-        return rows * (8000.0 * (task.n_params + n) + local)
+        return rows * (INSTRUCTION_WORK * (task.n_params + n) + local)
 
     def prepare(self, workload: Workload) -> PreparedStabilizer:
         return PreparedStabilizer(self, workload)

@@ -16,6 +16,7 @@ is off from 14 qubits on, where it changed fused circuits' bits (the 16-qubit qc
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +32,7 @@ from suite.runner import run  # noqa: E402
 
 
 def main() -> int:
+    os.environ["BPSUITE_THREADS"] = "2"  # the reference's threads (tests/test_golden.py)
     reference = np.load(DATA / "golden.npz")
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
