@@ -245,7 +245,8 @@ def compute_units(
         if task.id not in prepared:
             prepared[task.id] = prepare(task)
             if world.is_root:
-                log(f"{task.id}: {prepared[task.id].describe()}")
+                how = prepared[task.id].parallelism(resolved.for_task(task))
+                log(f"{task.id}: {prepared[task.id].describe()}; {how} per rank")
         engine = prepared[task.id]
         key = (engine.engine.name, task.method, engine.width)
         if key not in simulators:

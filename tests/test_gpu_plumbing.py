@@ -90,3 +90,23 @@ def test_a_run_on_a_missing_gpu_stops_before_any_work(tmp_path, capsys):
     errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(errors) == 1 and "qiskit-aer-gpu" in errors[0], errors
     assert not list(out.glob("shards/*.h5"))
+
+
+@pytest.mark.parametrize(
+    ("qubits", "method", "device", "expected"),
+    [
+        (8, "statevector", "CPU", "2 threads, one experiment each"),
+        (20, "statevector", "CPU", "2 threads inside one state"),
+        (8, "density_matrix", "CPU", "2 threads inside one state"),  # 4^8 entries
+        (20, "statevector", "GPU", "2 threads, one experiment each"),
+        (512, "stabilizer", "CPU", "2 threads, one experiment each"),
+    ],
+)
+def test_the_logged_layout_is_the_one_aer_gets(recorded, qubits, method, device, expected):
+    """`bpsuite run` logs how a rank's threads serve each task; the text and the options
+    come from one decision (`experiments_in_parallel`)."""
+    resolved = Resolved(method=method, device=device, precision="double", threads=2)
+    assert aer.layout(resolved, qubits) == expected
+    options = make_simulator(resolved, qubits).options
+    parallel = options["max_parallel_experiments"] == 2
+    assert parallel == expected.endswith("one experiment each")

@@ -215,6 +215,12 @@ def lightning_threads(threads: int) -> bool:
     return True
 
 
+def state_threads(n: int, threads: int) -> int:
+    """Lightning threads for a state of n qubits: one below Aer's statevector threshold,
+    as Aer does, so that bits do not depend on how many ranks share a node."""
+    return 1 if n < PARALLEL_STATEVECTOR_QUBITS else threads
+
+
 class KernelRunner:
     """lightning.qubit's C++ state vector and adjoint Jacobian, called directly."""
 
@@ -231,9 +237,7 @@ class KernelRunner:
         self.adjoint = getattr(ops.algorithms, f"AdjointJacobian{bits}")()
         self.create = getattr(ops.algorithms, f"create_ops_list{bits}")
         self.n = n
-        # One thread below Aer's statevector threshold, as Aer does: bits then do not
-        # depend on how many ranks share a node.
-        self.threads = 1 if n < PARALLEL_STATEVECTOR_QUBITS else threads
+        self.threads = state_threads(n, threads)
         self.own_threads = lightning_threads(self.threads)
 
     def observable(self, observable: Observable):
@@ -363,6 +367,9 @@ class PreparedAdjoint(Prepared):
 
     def simulator(self, resolved: Resolved, local_rank: int = 0):
         return make_runner(resolved, self.width)
+
+    def parallelism(self, resolved: Resolved) -> str:
+        return f"{state_threads(self.width, resolved.threads)} Lightning thread(s), one state"
 
     def differences(self, simulator, angles, axes):
         if self._observable is None or self._observable[0] is not simulator:

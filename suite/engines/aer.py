@@ -98,6 +98,26 @@ def resolve(spec: SimulatorSpec, threads: int) -> Resolved:
     return Resolved(method=spec.method, device=device, precision=spec.precision, threads=threads)
 
 
+def experiments_in_parallel(resolved: Resolved, qubits: int) -> bool:
+    """Whether a rank's threads run several experiments (parameter sets) at once, one
+    thread each, rather than all threads inside one state: small states, stabilizer
+    tableaus and GPUs (batched parameter sets) do the former."""
+    method = "statevector" if resolved.method == "auto" else resolved.method
+    if method == "stabilizer" or resolved.device == "GPU":
+        return True
+    width = 2 * qubits if method == "density_matrix" else qubits  # 4^n entries
+    return width < PARALLEL_STATEVECTOR_QUBITS
+
+
+def layout(resolved: Resolved, qubits: int) -> str:
+    """How a rank's threads are used, for the run log."""
+    if resolved.threads == 1:
+        return "1 thread"
+    if experiments_in_parallel(resolved, qubits):
+        return f"{resolved.threads} threads, one experiment each"
+    return f"{resolved.threads} threads inside one state"
+
+
 def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
     """An AerSimulator for circuits of `qubits` qubits.
 
@@ -132,10 +152,8 @@ def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
     width = 2 * qubits if method == "density_matrix" else qubits  # 4^n entries
     if width < RUNTIME_BIND_QUBITS or resolved.device == "GPU":
         options["runtime_parameter_bind_enable"] = True
-    if width < PARALLEL_STATEVECTOR_QUBITS or resolved.device == "GPU":
-        options["max_parallel_experiments"] = resolved.threads
-    else:
-        options["max_parallel_experiments"] = 1
+    parallel = experiments_in_parallel(resolved, qubits)
+    options["max_parallel_experiments"] = resolved.threads if parallel else 1
     if resolved.device == "GPU":
         visible = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d]
         if len(visible) != 1:

@@ -22,7 +22,7 @@ from suite.circuits.observables import Observable
 from suite.circuits.sampling import draw_samples, shot_rng, stored_columns
 from suite.circuits.shift import ShiftRule
 from suite.engines import shots
-from suite.engines.aer import Resolved, make_simulator
+from suite.engines.aer import Resolved, layout, make_simulator
 from suite.records import Task
 
 # Work model, in units of one gate on one amplitude (about 5 ns here): an Aer
@@ -88,6 +88,10 @@ class Prepared(ABC):
         """What `differences` runs on: an AerSimulator of `width` qubits unless the engine
         brings its own (the adjoint engine's Lightning state vector)."""
         return make_simulator(resolved, self.width, local_rank)
+
+    def parallelism(self, resolved: Resolved) -> str:
+        """How the rank's threads serve this task (`resolved`: the task's own), for the log."""
+        return layout(resolved, self.width)
 
     @abstractmethod
     def differences(
