@@ -109,3 +109,21 @@ def warmup_moments(cost: str, n: int, q: float = 1.0) -> tuple[float, float]:
         fourth = 3 * q**4 / 128 * ((1 + 3 * q**2 + 3 * q**4 / 8) / 16) ** (n - 1)
         return second, fourth
     return q**2 / (8 * n**2), (3 / 8) * q**4 / (16 * n**4)
+
+
+def rounding_bound(task) -> float:
+    """Bound on |v_new − v_old| of a value v = offset + scale·⟨ψ|O|ψ⟩, |scale|·‖O‖ ≤ 1, when
+    old and new code apply a task's G gates differently (different but equal gates).
+
+    One gate in double precision moves the state by at most k·ε in norm (ε = 2^−53; an
+    output amplitude is a sum of at most four complex products: k = 6 for a two-qubit
+    gate, the most we apply), so ‖δψ‖ ≤ k·G·ε and |δ⟨O⟩| ≤ 2‖δψ‖; summing ⟨O⟩ over the
+    N = 2^n amplitudes adds at most N·ε. Both codes err so: 2·(2·k·G + N)·ε. G counts the
+    old template, whose random-axis rotations were five gates each (now one). A gradient
+    (v₊ − v₋)·scale/2 obeys the same bound."""
+    from suite.circuits.builders import circuit_of
+
+    circuit = circuit_of(task)
+    gates = len(circuit.circuit.data) + 4 * sum(r.axis is not None for r in circuit.rotations)
+    unit = np.finfo(np.float64).eps / 2  # ε = 2^−53
+    return 2 * (2 * 6 * gates + 2**task.qubits) * unit

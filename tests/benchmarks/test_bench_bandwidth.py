@@ -38,12 +38,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from helpers import rounding_bound
 from suite.circuits.sampling import draw_samples
 from suite.engines.aer import Resolved, make_simulator, threads_per_rank
 from suite.engines.base import gradient_batch
 from suite.engines.registry import ENGINES, prepare
 from suite.spec import parse_spec
-from tests.test_golden import rounding_bound
 
 CI_QUBITS, FULL_QUBITS = (18,), (18, 20)
 MEMORY_BYTES = 1 << 30  # 1 GiB: beyond every cache (lscpu reports a 480 MiB L3 here)

@@ -38,8 +38,9 @@ from suite.spec import parse_spec
 QUBITS = (8, 12, 16)
 SAMPLES = {8: 32, 12: 8, 16: 2}  # per benchmark call: the same samples for every peer
 # Gradients from exact double-precision simulations of the same ≤ 3n² gates differ by
-# rounding only: ≤ 2·2·6·G·ε ≈ 4e-13 at n = 16 (G = 3n² ≤ 768 gates, ε = 2^−53; see
-# tests/test_golden.py rounding_bound). A wrong circuit or sign differs by ~0.1.
+# rounding only; the worst-case bound (tests/helpers.py rounding_bound) is ≈ 2e-12 at
+# n = 16, far looser than what happens. 1e-12 is an empirical tolerance that has held in
+# every run; a wrong circuit or sign differs by ~0.1.
 AGREE = 1e-12
 PEERS_MISSING = "peer benchmarks need the peers extra: pip install -e '.[peers]'"
 
