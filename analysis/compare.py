@@ -52,7 +52,7 @@ from analysis.statistics import (
     relative_variance_of_variance,
     task_rng,
 )
-from analysis.summary import PROVENANCE_KEYS
+from analysis.summary import PROVENANCE_KEYS, jsonable
 
 DEFAULT_CONFIDENCE = 0.999
 DEFAULT_MAX_SLOWDOWN = 0.10
@@ -340,7 +340,7 @@ def machine(run: RunData, source: str | None = None) -> dict[str, Any]:
         "job_seed": attrs.get("job_seed"),
         "spec_sha256": attrs.get("spec_sha256"),
         "host": attrs.get("host"),
-        "cpu_model": attrs.get("cpu_model") or attrs.get("cpu"),
+        "cpu_model": attrs.get("cpu_model"),
         "mpi_size": run.mpi_size,
         "simulator": {
             "method": sim.get("method"),
@@ -585,19 +585,7 @@ def format_comparison(doc: dict[str, Any]) -> list[str]:
 
 def to_json(doc: dict[str, Any]) -> str:
     """The document as JSON (non-finite numbers become null)."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return [clean(v) for v in x]
-        if isinstance(x, np.generic):
-            return clean(x.item())
-        return x
-
-    return json.dumps(clean(doc), indent=1, sort_keys=False)
+    return json.dumps(jsonable(doc), indent=1, sort_keys=False)
 
 
 __all__ = [

@@ -99,7 +99,10 @@ def task_entry(
             exact = theory.exact_variance(task.ansatz, task.cost, task.qubits, task.depth, p)
         col = _column_entry(st, exact, precision)
         col["param_index"] = p
-        col["deep_limit"] = theory.deep_limit(task.ansatz, task.cost, task.qubits, p)
+        # noise and shots change the law: the noiseless deep limit does not apply
+        col["deep_limit"] = (
+            None if modifiers else theory.deep_limit(task.ansatz, task.cost, task.qubits, p)
+        )
         col_entries.append(col)
     first = (
         col_entries[0]

@@ -92,4 +92,5 @@ def _usable(t: dict[str, Any]) -> bool:
         and bool(t.get("fit_ln_se"))
         and not t.get("heavy_tail_warning")
         and not t.get("precision_floor_flag")
+        and not t.get("at_shot_floor")
     )

@@ -133,17 +133,16 @@ def read_circuit(circuit: ParametrizedCircuit) -> Frame:
                 parameters |= set(value.parameters)
         where = f"gate {position} ({operation.name} on qubits {list(qubits)})"
         if parameters & slots:
-            label = ROTATION_GATES.get(operation.name)
-            if operation.name == "u" and circuit.random_axes:
+            slot = min(slot_of[p] for p in parameters & slots)
+            if circuit.rotations[slot].axis is not None:
                 label = ""  # a random-axis rotation R_P, P ∈ {X, Y, Z}: three generators below
+            else:
+                label = ROTATION_GATES.get(operation.name)
             if label is None:
                 return _refused(n, f"{where}: a trainable gate that is not a Pauli rotation")
-            slot = min(slot_of[p] for p in parameters & slots)
             items.append(("rotation", operation, qubits, label, slot))
         elif parameters:
-            if not circuit.random_axes:
-                return _refused(n, f"{where}: a gate with per-sample structure parameters")
-            items.append(("structure", operation, qubits, None, None))
+            return _refused(n, f"{where}: a gate with per-sample structure parameters")
         else:
             items.append(("fixed", operation, qubits, None, None))
     first = next((i for i, item in enumerate(items) if item[0] == "rotation"), len(items))
@@ -154,7 +153,7 @@ def read_circuit(circuit: ParametrizedCircuit) -> Frame:
     for kind, operation, qubits, label, slot in reversed(items[first:]):
         if kind == "rotation":
             rotation_slots.append(slot)
-            if circuit.random_axes and len(qubits) == 1:
+            if not label:  # a random axis
                 strings = [lie.sparse_row(p, qubits, n) for p in "XYZ"]
             else:  # label: Qiskit order over the operands (rightmost on operand 0)
                 strings = [lie.sparse_row(label[::-1], qubits, n)]
@@ -500,7 +499,8 @@ def _commutator_weight(observable, p: np.ndarray, n: int) -> float:
     rows = np.array([lie.sparse_row(label, qubits, n) for label, qubits in keys])
     flips = lie.anticommute(rows, p[None, :])
     weight = math.fsum(merged[key] ** 2 for key, f in zip(keys, flips, strict=True) if f)
-    return lie.scaled(weight, n) or math.inf
+    value = lie.scaled(weight, n)
+    return math.inf if value is None else value
 
 
 # ---------------------------------------------------------------- command
@@ -562,7 +562,7 @@ def _dimension(entry: dict[str, Any]) -> str:
         d = entry["dimension"]
         text = f"4^{entry['qubits']}−1" if d > 10**9 else str(d)
         return text + (" (theory)" if entry["dimension_source"] == "theory" else "")
-    if "dimension_lower_bound" in entry:
+    if entry["dimension_lower_bound"] is not None:
         return f"> {entry['dimension_lower_bound']}"
     return "—"
 

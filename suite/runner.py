@@ -300,7 +300,8 @@ def describe_methods(spec: JobSpec, resolved: Resolved) -> str:
     if all(task.method == resolved.method for task in spec.tasks):
         return resolved.method
     counts = Counter(task.method for task in spec.tasks)
-    return "auto (" + ", ".join(f"{m}: {c} task(s)" for m, c in sorted(counts.items())) + ")"
+    per_method = ", ".join(f"{m}: {c} task(s)" for m, c in sorted(counts.items()))
+    return f"{resolved.method} ({per_method})"
 
 
 def run(job_path: Path, out_dir: Path | None, world: World) -> int:

@@ -34,17 +34,7 @@ TIMING_FIELDS = {
     "simulate_seconds": np.float64,
     "io_seconds": np.float64,
 }
-ROW_DATASETS = (
-    "theta",
-    "grad",
-    "cost",
-    "axes",
-    "rank",
-    "time_simulate",
-    "grad_shot_variance",
-    "cost_shot_variance",
-)
-# Datasets only some tasks have: random axes (`axes`), finite shots (docs/shots.md).
+# Datasets only shot tasks have (docs/shots.md); `axes` only random-axis tasks.
 SHOT_DATASETS = ("grad_shot_variance", "cost_shot_variance")
 
 
@@ -86,6 +76,7 @@ ROW_DTYPES = {
     "grad_shot_variance": np.float64,
     "cost_shot_variance": np.float64,
 }
+ROW_DATASETS = tuple(name for name in ROW_DTYPES if name != "sample")
 
 
 def _growing_datasets(group: h5py.Group, task: Task, random_axes: bool, chunk: int) -> None:
