@@ -134,7 +134,8 @@ class Program:
     first_param: list[int] = field(default_factory=list)  # op → index of its parameter
 
     def add(self, name: str, wires, params=(), inverse=False, matrix=None) -> int:
-        self.first_param.append(sum(len(p) for p in self.params))
+        previous = self.first_param[-1] + len(self.params[-1]) if self.params else 0
+        self.first_param.append(previous)
         self.names.append(name)
         self.wires.append([int(w) for w in wires])
         self.inverses.append(inverse)

@@ -192,6 +192,14 @@ def _turns(value: float) -> int | None:
 
 
 def record(workload: Workload) -> list[tuple]:
+    """The template's gate sequence, recorded once per task (refusal and plan both need
+    it): see `_record`."""
+    if "stabilizer-record" not in workload.plans:
+        workload.plans["stabilizer-record"] = _record(workload)
+    return workload.plans["stabilizer-record"]
+
+
+def _record(workload: Workload) -> list[tuple]:
     """The template's gate sequence: ("fixed", gates) and ("rot", P, slot, qubits) entries.
 
     Raises `NotCliffordError` naming the first gate that has no Clifford translation.
