@@ -54,6 +54,13 @@ def _cat(parts: list[np.ndarray | None]) -> np.ndarray | None:
     return np.concatenate(parts, axis=0)  # type: ignore[arg-type]
 
 
+def _loosest(bounds: list[np.ndarray | None]) -> np.ndarray | None:
+    """The largest of the runs' gradient bounds (each is valid; runs of an older suite
+    have none)."""
+    known = [b for b in bounds if b is not None]
+    return np.max(np.stack(known), axis=0) if known else None
+
+
 def merge_task(parts: list[TaskData], tol: float) -> TaskData:
     """Concatenate one task's samples from several runs, sorted and de-duplicated."""
     first = parts[0]
@@ -109,6 +116,7 @@ def merge_task(parts: list[TaskData], tol: float) -> TaskData:
         grad_shot_variance=pick([p.grad_shot_variance for p in parts]),
         cost_shot_variance=pick([p.cost_shot_variance for p in parts]),
         samples_requested=max((p.samples_requested or 0) for p in parts) or None,
+        grad_bound=_loosest([p.grad_bound for p in parts]),
         sources=[s for p in parts for s in p.sources],
     )
 

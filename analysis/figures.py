@@ -40,9 +40,18 @@ def _save(fig: Figure, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _resolved(task: dict[str, Any]) -> bool:
+    return bool(task.get("variance")) and task.get("variance_resolved", True)
+
+
+def _bounded(task: dict[str, Any]) -> bool:
+    """An unresolved task drawn as its one-sided bound (analysis/bounds.py)."""
+    return not task.get("variance_resolved", True) and bool(task.get("variance_upper"))
+
+
 def variance_vs_qubits(summary: dict[str, Any], out: Path) -> list[dict[str, str]]:
     """One figure per ansatz, one panel per cost: Var against n with fits and theory."""
-    tasks = [t for t in summary["tasks"] if t.get("variance")]
+    tasks = [t for t in summary["tasks"] if _resolved(t) or _bounded(t)]
     verdicts = {f["family"]: f for f in summary["fits"] if f.get("kind") == "verdict"}
     fits = {(f["family"], f["model"]): f for f in summary["fits"] if f.get("kind") == "fit"}
     made = []
@@ -64,9 +73,23 @@ def variance_vs_qubits(summary: dict[str, Any], out: Path) -> list[dict[str, str
             poly = all(verdicts.get(f, {}).get("expected_model") == "polynomial" for f in families)
             for i, family in enumerate(families):
                 color = f"C{i % 10}"
-                members = sorted(
+                ordered = sorted(
                     (t for t in panel if t["family"] == family), key=lambda t: t["qubits"]
                 )
+                bounded = [t for t in ordered if _bounded(t)]
+                if bounded:
+                    ax.plot(
+                        [t["qubits"] for t in bounded],
+                        [t["variance_upper"] for t in bounded],
+                        "v",
+                        color=color,
+                        mfc="none",
+                        label=f"{family}: one-sided upper bound (unresolved)",
+                    )
+                members = [t for t in ordered if _resolved(t)]
+                if not members:
+                    continue
+                n_all = np.array([t["qubits"] for t in ordered], dtype=float)
                 n = np.array([t["qubits"] for t in members], dtype=float)
                 v, yerr = _err(members)
                 verdict = verdicts.get(family, {}).get("verdict", "?")
@@ -92,7 +115,7 @@ def variance_vs_qubits(summary: dict[str, Any], out: Path) -> list[dict[str, str
                         capsize=3,
                         label=f"{family}: excluded from fit",
                     )
-                grid = np.linspace(n.min(), n.max(), 100)
+                grid = np.linspace(n_all.min(), n_all.max(), 100)
                 for model, style in (("exponential", "-"), ("polynomial", "--")):
                     f = fits.get((family, model))
                     if f and f.get("rate") is not None and f.get("intercept") is not None:

@@ -58,6 +58,9 @@ class TaskData:
     # variance of each stored gradient (S, K) and cost (S); None for exact tasks.
     grad_shot_variance: np.ndarray | None = None
     cost_shot_variance: np.ndarray | None = None
+    # |∂C/∂θ_k| ≤ grad_bound[k] (K,), from the observable (docs/analysis.md, one-sided
+    # bounds); None in runs written before it was stored.
+    grad_bound: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -170,6 +173,11 @@ def _read_task(task_id: str, group: h5py.Group, path: Path, with_theta: bool) ->
     theta = _optional(group, "theta", path, np.float64) if with_theta else None
     grad_shot = _optional(group, "grad_shot_variance", path, np.float64)
     cost_shot = _optional(group, "cost_shot_variance", path, np.float64)
+    bound = _optional(group, "grad_bound", path, np.float64)
+    if bound is not None and bound.reshape(-1).shape[0] != k:
+        raise AnalysisError(
+            f"{path}: task {task_id} grad_bound has {bound.size} values, expected {k}"
+        )
     if grad_shot is not None:
         grad_shot = grad_shot.reshape(-1, 1) if grad_shot.ndim == 1 and k == 1 else grad_shot
         if grad_shot.shape != (n, k):
@@ -224,6 +232,7 @@ def _read_task(task_id: str, group: h5py.Group, path: Path, with_theta: bool) ->
         sources=[str(path)],
         grad_shot_variance=grad_shot,
         cost_shot_variance=cost_shot.reshape(-1) if cost_shot is not None else None,
+        grad_bound=bound.reshape(-1) if bound is not None else None,
     )
 
 

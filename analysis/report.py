@@ -132,10 +132,12 @@ def _tasks(summary: dict[str, Any]) -> list[str]:
         flags = []
         if t.get("heavy_tail_warning"):
             flags.append(f"heavy tails: {t.get('heavy_tail_reason')}")
-        if t.get("precision_floor_flag"):
+        resolved = t.get("variance_resolved", True)
+        if t.get("precision_floor_flag") and resolved:
             flags.append("at precision floor")
         flags.extend(report_flags(t))
         flags.extend(t.get("notes", []))
+        upper = t.get("variance_upper")
         rows.append(
             [
                 t["task"],
@@ -143,7 +145,7 @@ def _tasks(summary: dict[str, Any]) -> list[str]:
                 t["depth"],
                 t["samples"],
                 num(t.get("variance")),
-                interval(t.get("variance_ci")),
+                interval(t.get("variance_ci")) if resolved or upper is None else f"≤ {num(upper)}",
                 _exact_cell(t),
                 num(t.get("exact_within_ci")),
                 num(t.get("mean")),
@@ -159,7 +161,10 @@ def _tasks(summary: dict[str, Any]) -> list[str]:
         "differentiated parameter (param_index[0]); CI is the BCa bootstrap interval; "
         "exact/limit is the exact prediction, or in italics McClean's deep limit where the "
         "circuit is shallower than 10n (for comparison only); S_eff is the Gaussian-"
-        "equivalent sample size of the variance estimate.",
+        "equivalent sample size of the variance estimate. With fewer than ten non-zero "
+        "samples the variance is not resolved: CI then shows the one-sided upper bound "
+        "B²·p⁺ from |∂C/∂θ| ≤ B and the Clopper–Pearson limit p⁺ on P(∂C/∂θ ≠ 0) "
+        "(docs/analysis.md).",
         "",
         *_table(
             [

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis import theory
+from analysis import bounds, theory
 from analysis.load import RunData, TaskData
 from analysis.shots import shot_entry
 from analysis.statistics import (
@@ -93,12 +93,14 @@ def task_entry(
     modifiers = theory.spec_modifiers(task.spec)
     params = [int(p) for p in task.param_index]
     col_entries = []
-    for p, st in zip(params, cols, strict=True):
+    for j, (p, st) in enumerate(zip(params, cols, strict=True)):
         exact = None
         if not modifiers:
             exact = theory.exact_variance(task.ansatz, task.cost, task.qubits, task.depth, p)
         col = _column_entry(st, exact, precision)
         col["param_index"] = p
+        bound = None if task.grad_bound is None else float(task.grad_bound[j])
+        col.update(bounds.bound_entry(task.grad[:, j], bound, confidence))
         # noise and shots change the law: the noiseless deep limit does not apply
         col["deep_limit"] = (
             None if modifiers else theory.deep_limit(task.ansatz, task.cost, task.qubits, p)
@@ -144,6 +146,9 @@ def task_entry(
         and task.depth < theory.DEEP_FACTOR * task.qubits
     ):
         notes.append(f"depth {task.depth} < {theory.DEEP_FACTOR}n: deep limit for comparison only")
+    if not entry.get("variance_resolved", True):
+        said = bounds.describe(entry, confidence) or "no |∂C/∂θ| bound stored: no upper bound"
+        notes.append(f"{entry['nonzero_samples']} non-zero samples: variance not resolved; {said}")
     entry["notes"] = notes
     entry.update(loss_entry(task, precision, seed, confidence, n_resamples))
     if len(col_entries) > 1:
@@ -220,6 +225,7 @@ def _family_fits(
                 heavy_tail=bool(t.get(prefix + "heavy_tail_warning")),
                 at_floor=bool(t.get(prefix + "precision_floor_flag")),
                 at_shot_floor=bool(t.get(prefix + "at_shot_floor")),
+                unresolved=quantity == "gradient" and not t.get("variance_resolved", True),
                 exact=t.get("exact") if quantity == "gradient" else None,
             )
             for t in members

@@ -10,8 +10,9 @@ rationale and the derivation of the false-contradiction rate, ≤ 0.002 per fami
    "measured": the preferred model with its ΔAIC (inconclusive below MIN_SIZES sizes).
 2. Noise or shots in the spec → inconclusive (the noiseless theorems do not apply).
 3. alternating + local whose depth rule grows faster than log n → inconclusive.
-4. Points without a usable ln Var (fewer than 3 samples, zero variance), at the precision
-   or shot-noise floor, or with heavy tails are left out of the fit; a family of one size (a depth
+4. Points without a usable ln Var (fewer than 3 samples, zero variance, fewer than ten
+   non-zero samples: analysis/bounds.py), at the precision or shot-noise floor, or with
+   heavy tails are left out of the fit; a family of one size (a depth
    sweep's) → inconclusive "one size only"; fewer than 3 sizes left → inconclusive
    "too few sizes".
 5. The alternative model fits better by Δχ² = χ²_E − χ²_A with P(χ²_1 ≥ Δχ²/ĉ) < 0.001
@@ -72,6 +73,7 @@ class FamilyPoint:
     at_floor: bool
     exact: float | None = None  # exact Var where the theory gives one
     at_shot_floor: bool = False  # indistinguishable from pure shot noise (analysis/shots.py)
+    unresolved: bool = False  # too few non-zero samples: a one-sided bound only (bounds.py)
 
 
 def _other(model: str) -> str:
@@ -79,6 +81,8 @@ def _other(model: str) -> str:
 
 
 def _exclusion(p: FamilyPoint) -> str | None:
+    if p.unresolved:
+        return "too few non-zero samples (one-sided bound only)"
     if p.ln_variance is None or p.ln_se is None:
         return "no variance estimate"
     if not (math.isfinite(p.ln_variance) and math.isfinite(p.ln_se)) or p.ln_se <= 0:

@@ -18,6 +18,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote
 
+from suite.provenance import PACKAGES
+
 CRATE = "ro-crate-metadata.json"
 RO_CRATE = "https://w3id.org/ro/crate/1.1"
 PROCESS_RUN = "https://w3id.org/ro/wfrun/process/0.5"
@@ -34,14 +36,9 @@ MEDIA_TYPES = {
     ".py": "text/x-python",
     ".qasm": "text/plain",
 }
-# the run's software besides the suite (results.h5 root attributes → package name)
-REQUIREMENTS = {
-    "python_version": "Python",
-    "qiskit_version": "qiskit",
-    "qiskit_aer_version": "qiskit-aer",
-    "numpy_version": "numpy",
-    "h5py_version": "h5py",
-}
+# the run's software besides the suite (results.h5 root attributes → package name); the
+# order is the crate's, which verify rebuilds byte for byte
+REQUIREMENTS = {"python_version": "Python", **PACKAGES}
 
 
 def role(name: str) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 import h5py
 
 from suite.provenance import (
+    NUMERIC_PACKAGES,
     SLURM_VARIABLES,
     cpu_model,
     git_revision,
@@ -42,8 +43,9 @@ RUN_FACTS = "environment/run.json"
 MACHINE_FACTS = "environment/archiver.json"
 PIP_LOCK = "environment/requirements.txt"
 CONDA_LOCK = "environment/conda-explicit.txt"
-# the run's versions that verify compares with this machine's (results.h5 root attributes)
-VERSION_KEYS = ("suite_version", "qiskit_version", "qiskit_aer_version", "numpy_version")
+# the run's versions that verify compares with this machine's (results.h5 root attributes):
+# the suite's and those of the packages its numbers depend on
+VERSION_KEYS = ("suite_version", *NUMERIC_PACKAGES)
 ATTEMPT_KEYS = ("mpi_size", "mpi_library", "git_revision", *SLURM_VARIABLES, "created")
 AER_KEYS = ("version", "devices", "methods")
 

@@ -55,10 +55,6 @@ def n_words(n: int) -> int:
     return max(1, (n + 63) // 64)
 
 
-def identity_rows(count: int, n: int) -> np.ndarray:
-    return np.zeros((count, 2 * n_words(n)), dtype=np.uint64)
-
-
 def sparse_row(letters: str, qubits, n: int) -> np.ndarray:
     """The row of a string in sparse form: letter i acts on qubits[i]."""
     if len(letters) != len(qubits):
@@ -81,13 +77,6 @@ def label_row(label: str, n: int | None = None) -> np.ndarray:
     """The row of a Qiskit label (the rightmost letter acts on qubit 0)."""
     n = len(label) if n is None else n
     return sparse_row(label[::-1], range(len(label)), n)
-
-
-def rows_of(labels, n: int) -> np.ndarray:
-    """Rows (k, 2W) of Qiskit labels."""
-    return np.array([label_row(label, n) for label in labels], dtype=np.uint64).reshape(
-        len(labels), 2 * n_words(n)
-    )
 
 
 def _bits(row: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +198,6 @@ class Closure:
     generators: np.ndarray  # distinct generator rows
     complete: bool
     seconds: float
-    levels: int
 
     @property
     def dimension(self) -> int:
@@ -231,9 +219,8 @@ def closure(generators: np.ndarray, max_dimension: int = MAX_DIMENSION) -> Closu
     width = gens.shape[1] if gens.ndim == 2 else 0
     parts = [gens]
     known = np.sort(_keys(gens)) if len(gens) else np.array([])
-    size, frontier, complete, levels = len(gens), gens, True, 0
+    size, frontier, complete = len(gens), gens, True
     while len(frontier) and complete:
-        levels += 1
         found: list[np.ndarray] = []
         pending = 0
         step = _block(len(gens), width)
@@ -261,7 +248,7 @@ def closure(generators: np.ndarray, max_dimension: int = MAX_DIMENSION) -> Closu
         known = np.sort(np.concatenate([known, _keys(new)]))
         frontier = new
     basis = np.concatenate(parts) if len(parts) > 1 else gens
-    return Closure(basis, gens, complete, time.perf_counter() - start, levels)
+    return Closure(basis, gens, complete, time.perf_counter() - start)
 
 
 def universal_by_theory(rows: np.ndarray, n: int) -> bool:

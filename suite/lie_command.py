@@ -110,7 +110,7 @@ class Frame:
     generators: np.ndarray  # rows, per trainable gate (three per random-axis rotation)
     rotations: int
     prefix: list  # (operation, qubits) of the fixed gates before the first trainable gate
-    cliffords_after: list  # (operation, qubits, table) of the fixed gates after it
+    cliffords_after: list  # (operation, qubits) of the fixed gates after it
     clifford: lie.Clifford  # conjugation by every fixed Clifford gate after the first rotation
     unsupported: str | None = None
     order: list[tuple[int, int, int]] = field(default_factory=list)
@@ -169,7 +169,7 @@ def read_circuit(circuit: ParametrizedCircuit) -> Frame:
                     "non-Clifford gates only before the first trainable gate",
                 )
             clifford.then_before(table, qubits)
-            after.append((operation, qubits, table))
+            after.append((operation, qubits))
     rows = (
         np.concatenate(generators[::-1])
         if generators
@@ -212,7 +212,7 @@ def state_values(frame: Frame, basis: np.ndarray) -> StateValues:
         qc = QuantumCircuit(n)
         for operation, qubits in frame.prefix:
             qc.append(operation, qubits)
-        for operation, qubits, _ in frame.cliffords_after:
+        for operation, qubits in frame.cliffords_after:
             qc.append(operation, qubits)
         psi = np.asarray(Statevector(qc).data)
         return StateValues(lie.expectations(psi, basis, n), True)

@@ -15,12 +15,14 @@ from pathlib import Path
 import suite
 from suite.spec import JobSpec
 
-PACKAGES = {
-    "numpy_version": "numpy",
-    "h5py_version": "h5py",
+# the packages whose versions a run records (results.h5 root attribute → package name):
+# those the computed numbers depend on, then h5py, which only stores them
+NUMERIC_PACKAGES = {
     "qiskit_version": "qiskit",
     "qiskit_aer_version": "qiskit-aer",
+    "numpy_version": "numpy",
 }
+PACKAGES = {**NUMERIC_PACKAGES, "h5py_version": "h5py"}
 
 
 def package_version(name: str) -> str:

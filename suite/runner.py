@@ -22,11 +22,11 @@ from suite import faults
 from suite.circuits.builders import random_axes, source_files
 from suite.engines.aer import Resolved, resolve, threads_per_rank
 from suite.engines.base import Prepared
-from suite.engines.registry import prepare
+from suite.engines.registry import gradient_bounds, prepare, sample_work
 from suite.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError, SpecError
 from suite.parallel import World
 from suite.provenance import provenance
-from suite.spec import JobSpec, Task, load_spec, parse_spec
+from suite.spec import JobSpec, load_spec, parse_spec
 from suite.store import (
     ShardWriter,
     done_samples,
@@ -76,28 +76,13 @@ def check_launch(world: World, environ: dict[str, str] | None = None) -> None:
         )
 
 
-def evaluation_weight(task: Task) -> float:
-    """Rough cost of one circuit evaluation, for balancing units across ranks.
-
-    Statevector / MPS: amplitudes × layers (2ⁿ · P/n; 4ⁿ for a density matrix). Stabilizer: Aer
-    converts ≈ P + n instructions per circuit at ≈ 8 µs each, and the local
-    cost's n single-qubit expectation values take ≈ 15 ns · n² (measured,
-    docs/large-n.md). One unit ≈ 1 ns either way, to a factor of about 2.
-    """
-    n = task.qubits
-    layers = max(1, task.n_params // n)
-    if task.method == "stabilizer":
-        return 8000.0 * (task.n_params + n) + 15.0 * n * n * (task.cost == "local")
-    width = 2 * n if task.method == "density_matrix" else n
-    return 2.0 ** min(width, 1000) * layers
-
-
 def plan_units(spec: JobSpec, done: dict[str, np.ndarray]) -> list[Unit]:
-    """Split every task's missing samples into batches of the task's `batch`."""
+    """Split every task's missing samples into batches of the task's `batch`, each weighted
+    by its engine's work model (`Engine.work`) for balancing them across ranks."""
     units = []
     for task in spec.tasks:
         missing = np.setdiff1d(np.arange(task.samples), done.get(task.id, np.empty(0, np.int64)))
-        per_sample = (1 + 2 * len(task.parameters)) * evaluation_weight(task)
+        per_sample = sample_work(task) if len(missing) else 0.0
         for start in range(0, len(missing), task.batch):
             chunk = missing[start : start + task.batch]
             units.append(Unit(task.id, chunk, per_sample * len(chunk)))
@@ -336,6 +321,8 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
         return done, attempt, damaged + warnings
 
     done, attempt, warnings = world.bcast(world.agree(scan))
+    # |∂C/∂θ| bounds for results.h5 (the analysis's one-sided bound), before any work
+    bounds = world.agree(lambda: gradient_bounds(spec) if world.is_root else None)
     units = plan_units(spec, done)
     mine = assign_units(units, world.size)[world.rank]
     total = sum(t.samples for t in spec.tasks)
@@ -385,7 +372,7 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
         if world.is_root:
             log(f"interrupted: run the same command again to finish (exit {EXIT_INTERRUPTED})")
         return EXIT_INTERRUPTED
-    counts = world.agree(lambda: merge(run_dir, spec, prov) if world.is_root else None)
+    counts = world.agree(lambda: merge(run_dir, spec, prov, bounds) if world.is_root else None)
     if world.is_root:
         reports = world.allgather(report)
     else:

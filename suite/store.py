@@ -317,8 +317,14 @@ def _dedupe(task_id: str, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: values[keep] for name, values in data.items()}
 
 
-def merge(run_dir: Path, spec: JobSpec, provenance: dict[str, object]) -> dict[str, int]:
-    """Write DIR/results.h5 from every shard; returns samples per task.
+def merge(
+    run_dir: Path,
+    spec: JobSpec,
+    provenance: dict[str, object],
+    bounds: dict[str, np.ndarray] | None = None,
+) -> dict[str, int]:
+    """Write DIR/results.h5 from every shard; returns samples per task. `bounds`: each
+    task's |∂C/∂θ_k| bound (`grad_bound`, K), where known.
 
     Raises StoreError if any task is incomplete, naming the first gap.
     """
@@ -343,6 +349,8 @@ def merge(run_dir: Path, spec: JobSpec, provenance: dict[str, object]) -> dict[s
             group = group_root.create_group(task.id)
             _task_attrs(group, task)
             _index_datasets(group, task)
+            if bounds is not None and task.id in bounds:
+                group.create_dataset("grad_bound", data=np.asarray(bounds[task.id], np.float64))
             for name, values in merged[task.id].items():
                 group.create_dataset(name, data=values)
         timing_group = f.create_group("timing")

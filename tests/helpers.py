@@ -1,4 +1,4 @@
-"""Shared helpers: the venv's mpiexec and bpsuite, and in-process runs."""
+"""Shared helpers: the venv's mpiexec and bpsuite, in-process and killed runs, checks."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import h5py
@@ -89,15 +90,102 @@ def assert_variance_matches(grad: np.ndarray, second: float, fourth: float, z: f
     assert abs(measured - second) <= z * standard_error, (measured, second, standard_error)
 
 
-def run_text(text: str, root: Path) -> Path:
-    """Run a job given as TOML text in one process, in `root`; returns the run directory."""
+def run_in_process(job: Path, run_dir: Path) -> Path:
+    """Run the job file `job` on one rank in this process into `run_dir` (exit status 0);
+    returns `run_dir`."""
     from suite.parallel import world
     from suite.runner import run
 
+    assert run(job, run_dir, world(use_mpi=False)) == 0
+    return run_dir
+
+
+def run_text(text: str, root: Path) -> Path:
+    """Run a job given as TOML text in one process, in `root`; returns the run directory."""
     job = root / "job.toml"
     job.write_text(text)
-    assert run(job, root / "run", world(use_mpi=False)) == 0
-    return root / "run"
+    return run_in_process(job, root / "run")
+
+
+def run_killed(
+    job: Path,
+    run_dir: Path,
+    fault: str,
+    *,
+    ranks: int | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> None:
+    """`bpsuite run` killed by the injected `fault` (BPSUITE_FAULT, e.g. "kill@1:3", with
+    the variables `env`): it fails and merges nothing."""
+    killed = bpsuite(
+        "run",
+        str(job),
+        "--out",
+        str(run_dir),
+        ranks=ranks,
+        env={"BPSUITE_FAULT": fault, **(env or {})},
+        check=False,
+        timeout=timeout,
+    )
+    assert killed.returncode != 0, killed.stderr
+    assert not (run_dir / "results.h5").exists()
+
+
+def killed_then_resumed(
+    job: Path,
+    run_dir: Path,
+    fault: str,
+    reference: Path,
+    *,
+    ranks: int | None = None,
+    resume_ranks: int | None = None,
+    resume_job: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> str:
+    """`run_killed`, then the same command again (at `resume_ranks`, of `resume_job` when
+    given, without `env`) completes the run, and results.h5 equals `reference` bit for bit.
+    Returns the resumed run's stderr."""
+    run_killed(job, run_dir, fault, ranks=ranks, env=env, timeout=timeout)
+    resumed = bpsuite(
+        "run", str(resume_job or job), "--out", str(run_dir), ranks=resume_ranks, timeout=timeout
+    )
+    assert_same_numbers(run_dir / "results.h5", reference)
+    return resumed.stderr
+
+
+def one_line_refusal(
+    error: type[Exception], starts: str, refused: Callable[..., object], *args, **kwargs
+) -> str:
+    """The message of the `error` that `refused(*args, **kwargs)` raises, checked to be one
+    line that starts with `starts` (the file and key, or the option, it names; "": any)."""
+    with pytest.raises(error) as caught:
+        refused(*args, **kwargs)
+    message = str(caught.value)
+    assert "\n" not in message, message
+    assert message.startswith(starts), message
+    return message
+
+
+def one_line_cli_error(result: subprocess.CompletedProcess[str], status: int) -> str:
+    """The stderr of a `bpsuite` command refused with exit `status`, checked to be the
+    one line `bpsuite: error: …`."""
+    assert result.returncode == status, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("bpsuite: error: "), result.stderr
+    return result.stderr
+
+
+def assert_binds_plain_parameters(circuit, label: str = "") -> None:
+    """`circuit`'s gates take parameters, and only plain Parameters: no ParameterExpression,
+    which Aer would evaluate in Python at every bind."""
+    from qiskit.circuit import Parameter, ParameterExpression
+
+    angles = [p for instruction in circuit.data for p in instruction.operation.params]
+    parameters = [p for p in angles if isinstance(p, ParameterExpression)]
+    assert parameters, f"{label}: no parameter"
+    assert all(type(p) is Parameter for p in parameters), label
 
 
 def warmup_moments(cost: str, n: int, q: float = 1.0) -> tuple[float, float]:

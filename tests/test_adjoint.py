@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from test_user_circuits import DATA, STATEVECTOR_JOB
 
+from helpers import one_line_refusal, run_in_process
 from suite.circuits.sampling import draw_samples
 from suite.engines import adjoint
 from suite.engines.aer import Resolved, resolve
@@ -189,8 +190,7 @@ def test_a_run_with_method_adjoint_is_analysed_and_verified(tmp_path):
             """
         )
     )
-    run_dir = tmp_path / "run"
-    assert run(path, run_dir, world(use_mpi=False)) == 0
+    run_dir = run_in_process(path, tmp_path / "run")
     analyze_runs([run_dir])
     summary = (run_dir / "analysis" / "summary.json").read_text()
     assert '"mcclean-zz-n4-L4"' in summary
@@ -224,14 +224,6 @@ def test_auto_picks_adjoint_for_many_parameters_and_aer_for_few(monkeypatch):
     assert method('"all"') == "statevector"
 
 
-def refusal(text: str) -> str:
-    with pytest.raises(SpecError) as error:
-        job(text)
-    message = str(error.value)
-    assert "\n" not in message
-    return message
-
-
 ADJOINT_SWEEP = """
     name = "refused"
     seed = 1
@@ -249,12 +241,15 @@ ADJOINT_SWEEP = """
 
 
 def test_adjoint_is_refused_in_one_line_without_lightning_or_with_noise_or_shots(monkeypatch):
-    noisy = refusal(ADJOINT_SWEEP.format(extra="noise = { depolarizing = 0.01 }"))
+    def refusal(extra: str) -> str:
+        return one_line_refusal(SpecError, "", job, ADJOINT_SWEEP.format(extra=extra))
+
+    noisy = refusal("noise = { depolarizing = 0.01 }")
     assert "sweep[0].noise" in noisy
-    shots = refusal(ADJOINT_SWEEP.format(extra="shots = 100"))
+    shots = refusal("shots = 100")
     assert "sweep[0].shots" in shots and "exact expectation values" in shots
     monkeypatch.setattr(adjoint, "lightning_available", lambda: False)
-    missing = refusal(ADJOINT_SWEEP.format(extra=""))
+    missing = refusal("")
     assert "install barren-plateau-suite[peers]" in missing and "job.toml" in missing
 
 
@@ -273,8 +268,7 @@ def test_gpu_without_a_lightning_gpu_device_fails_in_one_line():
 def test_a_resume_keeps_the_engine_it_started_with(tmp_path, monkeypatch):
     path = tmp_path / "auto.toml"
     path.write_text(ADJOINT_SWEEP.format(extra="").replace('method = "adjoint"', 'method = "auto"'))
-    run_dir = tmp_path / "run"
-    assert run(path, run_dir, world(use_mpi=False)) == 0
+    run_dir = run_in_process(path, tmp_path / "run")
     monkeypatch.setattr(adjoint, "lightning_available", lambda: False)
     with pytest.raises(RunError, match="computed with method 'adjoint' but now resolves to"):
         run(path, run_dir, world(use_mpi=False))

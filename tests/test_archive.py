@@ -17,12 +17,10 @@ import pytest
 from rocrate.rocrate import ROCrate
 
 import suite
-from helpers import JOBS, bpsuite
+from helpers import JOBS, bpsuite, one_line_cli_error, run_in_process
 from suite import environment
 from suite.archive import ArchiveError, archive, verify
-from suite.parallel import world
 from suite.provenance import SLURM_VARIABLES
-from suite.runner import run
 
 # what a Slurm array task restarted once would have in its environment while it ran
 SLURM = {"SLURM_JOB_ID": "4242", "SLURM_ARRAY_TASK_ID": "3", "SLURM_RESTART_COUNT": "1"}
@@ -35,7 +33,7 @@ def finished(tmp_path_factory):
 
     run_dir = tmp_path_factory.mktemp("archive") / "smoke"
     with mock.patch.dict("os.environ", SLURM):
-        assert run(JOBS / "smoke.toml", run_dir, world(use_mpi=False)) == 0
+        run_in_process(JOBS / "smoke.toml", run_dir)
     analyze_runs([run_dir])
     return run_dir
 
@@ -131,8 +129,7 @@ def test_flipped_byte_in_any_member_fails_naming_it(packed, tmp_path):
             verify(flipped)
         assert "altered" in str(caught.value)
     result = bpsuite("verify", str(flipped), check=False)  # the last one, from the command
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("bpsuite: error: ")
+    one_line_cli_error(result, 1)
 
 
 def test_changed_gradient_is_not_reproduced(finished, tmp_path):

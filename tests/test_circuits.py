@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qiskit.circuit import Parameter, ParameterExpression
 from qiskit.quantum_info import Operator, Statevector
 
+from helpers import assert_binds_plain_parameters
 from suite.circuits import observables
 from suite.circuits.builders import circuit_of
 from suite.circuits.families import FAMILIES
@@ -119,8 +119,7 @@ def test_parameter_shift_matches_central_difference(task, simulator):
 def test_templates_bind_plain_parameters_only(task):
     """Aer evaluates a parameter expression in Python at every bind: templates have none."""
     template = circuit_of(task).circuit
-    angles = [p for i in template.data for p in i.operation.params]
-    assert all(type(p) is Parameter for p in angles if isinstance(p, ParameterExpression))
+    assert_binds_plain_parameters(template, task.id)
     assert template.num_parameters > 0
 
 

@@ -11,16 +11,12 @@ import pytest
 from qiskit import qasm2, qasm3
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
-from helpers import JOBS, bpsuite
-from suite.parallel import world
-from suite.runner import run
+from helpers import JOBS, bpsuite, one_line_cli_error, run_in_process
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("cli") / "smoke"
-    assert run(JOBS / "smoke.toml", run_dir, world(use_mpi=False)) == 0
-    return run_dir
+    return run_in_process(JOBS / "smoke.toml", tmp_path_factory.mktemp("cli") / "smoke")
 
 
 def observable_from_header(text: str, n: int) -> tuple[float, float, SparsePauliOp]:
@@ -68,8 +64,7 @@ def test_circuit_unknown_task_and_sample(tmp_path):
     result = bpsuite(
         "circuit", str(JOBS / "smoke.toml"), "--task", "nope", "--sample", "0", check=False
     )
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "no task 'nope'" in result.stderr
+    assert "no task 'nope'" in one_line_cli_error(result, 2)
     result = bpsuite(
         "circuit",
         str(JOBS / "smoke.toml"),

@@ -18,7 +18,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Operator
 from qiskit_aer import AerSimulator
 
-from helpers import assert_same_numbers, bpsuite
+from helpers import assert_same_numbers, bpsuite, one_line_refusal, run_text
 from suite.circuits.families import FAMILIES
 from suite.circuits.sampling import draw_samples
 from suite.circuits.shift import ShiftRule
@@ -26,8 +26,6 @@ from suite.engines import stabilizer
 from suite.engines.aer import Resolved, make_simulator
 from suite.engines.base import Workload, gradient_batch
 from suite.engines.registry import ENGINES, prepare
-from suite.parallel import world
-from suite.runner import run
 from suite.spec import SpecError, parse_spec
 
 STATEVECTOR = Resolved("statevector", "CPU", "double", 1)
@@ -286,10 +284,9 @@ BAD = [
 
 @pytest.mark.parametrize(("text", "fragment"), BAD)
 def test_bad_stabilizer_specs_give_one_line(text, fragment):
-    with pytest.raises(SpecError) as info:
-        parse_spec(text, "bad.toml", memory_bytes=24 << 30)
-    message = str(info.value)
-    assert "\n" not in message and message.startswith("bad.toml: ")
+    message = one_line_refusal(
+        SpecError, "bad.toml: ", parse_spec, text, "bad.toml", memory_bytes=24 << 30
+    )
     assert fragment in message, message
 
 
@@ -360,11 +357,7 @@ method = "stabilizer"
 
 @pytest.fixture(scope="module")
 def large_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("clifford")
-    job_file = root / "job.toml"
-    job_file.write_text(LARGE)
-    assert run(job_file, root / "run", world(use_mpi=False)) == 0
-    return root / "run"
+    return run_text(LARGE, tmp_path_factory.mktemp("clifford"))
 
 
 def warmup_local_moments(n: int) -> tuple[float, float]:
@@ -470,8 +463,11 @@ def test_a_tableau_that_cannot_fit_is_refused_before_any_circuit_is_built():
     """n = 2^20 on the stabilizer method: ~2n² bits of tableau, refused in one line (the
     global cost has no light cones; a local cost would run on them: test_sparse_cones.py)."""
     text = job(sweep(ansatz="product", cost="global", qubits=2**20, angles="clifford"))
-    with pytest.raises(SpecError) as info:
-        parse_spec(text, "big.toml", memory_bytes=24 << 30)
-    message = str(info.value)
-    assert message.startswith("big.toml: sweep[0].qubits: a stabilizer tableau of 1048576 qubits")
-    assert "\n" not in message
+    one_line_refusal(
+        SpecError,
+        "big.toml: sweep[0].qubits: a stabilizer tableau of 1048576 qubits",
+        parse_spec,
+        text,
+        "big.toml",
+        memory_bytes=24 << 30,
+    )

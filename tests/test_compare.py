@@ -17,12 +17,10 @@ from analysis.compare import (
     variance_test,
 )
 from analysis.statistics import column_stats, heavy_tail_check
-from helpers import bpsuite
+from helpers import bpsuite, run_in_process
 from suite import compare as compare_command
 from suite.archive import archive
 from suite.cli import main
-from suite.parallel import world
-from suite.runner import run
 
 JOB = """
 name = "tiny"
@@ -51,8 +49,7 @@ def runs(tmp_path_factory):
     for name, seed in (("a", 11), ("a2", 11), ("c", 12)):
         job = root / f"{name}.toml"
         job.write_text(JOB.format(seed=seed))
-        assert run(job, root / name, world(use_mpi=False)) == 0
-        out[name] = root / name
+        out[name] = run_in_process(job, root / name)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import run_text
 from suite.circuits import observables
 from suite.circuits.families import FAMILIES
 from suite.circuits.sampling import draw_samples
@@ -124,15 +125,10 @@ def test_local_cost_far_beyond_a_statevector_matches_the_exact_variance(tmp_path
     and Var = 1/(8n²) with E[g⁴] = (3/8)/(16n⁴): the sample variance of S draws
     has standard error sqrt((E[g⁴] − Var²)/S); two checks at Z = 4.
     """
-    from suite.parallel import world
-    from suite.runner import run
-
-    job = tmp_path / "job.toml"
-    job.write_text(LARGE)
-    assert run(job, tmp_path / "run", world(use_mpi=False)) == 0
     import h5py
 
-    with h5py.File(tmp_path / "run" / "results.h5") as f:
+    run_dir = run_text(LARGE, tmp_path)
+    with h5py.File(run_dir / "results.h5") as f:
         for n in (32, 128):
             group = f["tasks"][f"product-local-n{n}-L1"]
             theta, grad, cost = group["theta"][:], group["grad"][:, 0], group["cost"][:]

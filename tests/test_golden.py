@@ -17,9 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import computed_datasets, rounding_bound
-from suite.parallel import world
-from suite.runner import run
+from helpers import computed_datasets, rounding_bound, run_in_process
 from suite.spec import load_spec
 
 DATA = Path(__file__).parent / "data"
@@ -36,7 +34,7 @@ def golden_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("golden") / "run"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BPSUITE_THREADS", REFERENCE_THREADS)
-        assert run(DATA / "golden.toml", run_dir, world(use_mpi=False)) == 0
+        run_in_process(DATA / "golden.toml", run_dir)
     return run_dir / "results.h5"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import one_line_refusal
 from suite.engines import aer
 from suite.engines.aer import Resolved, make_simulator, resolve
 from suite.records import SimulatorSpec
@@ -62,10 +63,7 @@ def test_stabilizer_tasks_stay_on_the_cpu(recorded):
 
 def test_gpu_requested_without_one_is_refused_in_one_line(monkeypatch):
     monkeypatch.setattr(aer, "available_devices", lambda: ("CPU",))
-    with pytest.raises(RuntimeError) as caught:
-        resolve(SimulatorSpec(device="GPU"), threads=1)
-    message = str(caught.value)
-    assert "\n" not in message
+    message = one_line_refusal(RuntimeError, "", resolve, SimulatorSpec(device="GPU"), threads=1)
     assert 'simulator.device = "GPU"' in message and "qiskit-aer-gpu" in message
 
 

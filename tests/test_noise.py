@@ -42,7 +42,14 @@ from qiskit.quantum_info import DensityMatrix, Kraus, Operator, Pauli, SparsePau
 
 from analysis.pipeline import build_summary
 from analysis.report import render_report
-from helpers import JOBS, assert_variance_matches, run_text, warmup_moments
+from helpers import (
+    JOBS,
+    assert_variance_matches,
+    one_line_refusal,
+    run_in_process,
+    run_text,
+    warmup_moments,
+)
 from suite.archive import verify
 from suite.circuits.builders import circuit_of
 from suite.circuits.sampling import draw_samples
@@ -51,8 +58,6 @@ from suite.engines.base import Workload, gradient_batch
 from suite.engines.registry import choose, prepare
 from suite.errors import SpecError
 from suite.export import circuit_qasm
-from suite.parallel import world
-from suite.runner import run
 from suite.spec import load_spec, parse_spec
 from suite.status import status
 
@@ -118,10 +123,7 @@ def test_noise_levels_get_their_own_ids_and_noiseless_tasks_keep_theirs():
 )
 def test_bad_noise_is_refused_in_one_line(sweep, simulator, message):
     text = HEAD + PRODUCT + sweep + ("\n[simulator]\n" + simulator if simulator else "")
-    with pytest.raises(SpecError) as error:
-        parse_spec(text, source="job.toml")
-    assert message in str(error.value)
-    assert "\n" not in str(error.value)
+    assert message in one_line_refusal(SpecError, "", parse_spec, text, source="job.toml")
 
 
 def test_a_density_matrix_that_cannot_fit_is_refused():
@@ -423,8 +425,7 @@ def test_noisy_warmup_samples_equal_the_closed_form(noisy_warmup):
 
 def test_noise_depth_job_decays_faster_than_the_bound(tmp_path, capsys):
     job = JOBS / "noise-depth.toml"
-    run_dir = tmp_path / "run"
-    assert run(job, run_dir, world(use_mpi=False)) == 0
+    run_dir = run_in_process(job, tmp_path / "run")
     summary = build_summary([run_dir])
     (fit,) = summary["noise_fits"]
     assert fit["family"] == "mcclean-zz-n4-L*-dep0.03"

@@ -16,9 +16,17 @@ import time
 import numpy as np
 import pytest
 
-from helpers import JOBS, REPO, assert_same_numbers, bpsuite, mpiexec
-from suite.parallel import world
-from suite.runner import EXIT_INTERRUPTED, run
+from helpers import (
+    JOBS,
+    REPO,
+    assert_same_numbers,
+    bpsuite,
+    killed_then_resumed,
+    mpiexec,
+    run_in_process,
+    run_killed,
+)
+from suite.runner import EXIT_INTERRUPTED
 
 pytestmark = pytest.mark.mpi
 SMOKE = JOBS / "smoke.toml"
@@ -34,9 +42,7 @@ def run_smoke(run_dir, ranks: int, fault: str | None = None, check: bool = True)
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("reference") / "run"
-    assert run(SMOKE, run_dir, world(use_mpi=False)) == 0
-    return run_dir / "results.h5"
+    return run_in_process(SMOKE, tmp_path_factory.mktemp("reference") / "run") / "results.h5"
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -47,9 +53,7 @@ def test_sigkill_at_random_point_then_resume_on_other_rank_count(tmp_path, refer
     # a point inside the victim's work: its k-th batch of at most 12
     batch = int(rng.integers(1, 12))
     run_dir = tmp_path / "run"
-    killed = run_smoke(run_dir, int(first), f"kill@{victim}:{batch}", check=False)
-    assert killed.returncode != 0
-    assert not (run_dir / "results.h5").exists()
+    run_killed(SMOKE, run_dir, f"kill@{victim}:{batch}", ranks=int(first), timeout=120)
     status = bpsuite("status", str(run_dir), "--check-complete", check=False)
     assert status.returncode == 1 and "samples missing" in status.stdout
     resumed = run_smoke(run_dir, int(second))
@@ -59,18 +63,21 @@ def test_sigkill_at_random_point_then_resume_on_other_rank_count(tmp_path, refer
 
 def test_whole_job_killed_then_resume(tmp_path, reference):
     """Every rank SIGKILLed at once (a node lost, `scancel -s KILL`), then run again."""
-    run_dir = tmp_path / "run"
-    killed = run_smoke(run_dir, 3, "kill@0:4,kill@1:4,kill@2:4", check=False)
-    assert killed.returncode != 0
-    run_smoke(run_dir, 2)
-    assert_same_numbers(run_dir / "results.h5", reference)
+    killed_then_resumed(
+        SMOKE,
+        tmp_path / "run",
+        "kill@0:4,kill@1:4,kill@2:4",
+        reference,
+        ranks=3,
+        resume_ranks=2,
+        timeout=120,
+    )
 
 
 def test_two_kills_in_a_row_then_resume(tmp_path, reference):
     run_dir = tmp_path / "run"
     for fault, ranks in (("kill@0:3", 2), ("kill@2:2", 3)):
-        result = run_smoke(run_dir, ranks, fault, check=False)
-        assert result.returncode != 0
+        run_killed(SMOKE, run_dir, fault, ranks=ranks, timeout=120)
     run_smoke(run_dir, 2)
     # the killed ranks' shards of attempts 0 and 1, and both of attempt 2 (the
     # launcher may kill the other ranks before they even create their shard, or

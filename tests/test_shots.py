@@ -12,12 +12,17 @@ import numpy as np
 import pytest
 
 from analysis.pipeline import build_summary
-from helpers import assert_same_numbers, bpsuite, computed_datasets
+from helpers import (
+    assert_same_numbers,
+    bpsuite,
+    computed_datasets,
+    killed_then_resumed,
+    one_line_refusal,
+    run_text,
+)
 from suite.engines.aer import make_simulator, resolve
 from suite.engines.base import Workload, gradient_batch
 from suite.engines.registry import choose, prepare
-from suite.parallel import world
-from suite.runner import run
 from suite.spec import SimulatorSpec, SpecError, parse_spec
 
 Z = 4.0
@@ -50,10 +55,8 @@ def test_shots_sweep_into_tasks_with_a_suffix_only_when_finite():
     ],
 )
 def test_bad_shots_give_one_line_naming_the_key(value, fragment):
-    with pytest.raises(SpecError) as info:
-        parse_spec(HEAD + f"qubits = 3\nshots = {value}\n", "bad.toml")
-    message = str(info.value)
-    assert "\n" not in message and message.startswith("bad.toml: ") and fragment in message
+    text = HEAD + f"qubits = 3\nshots = {value}\n"
+    assert fragment in one_line_refusal(SpecError, "bad.toml: ", parse_spec, text, "bad.toml")
 
 
 def test_shot_tasks_take_neither_stabilizer_nor_cones():
@@ -169,16 +172,11 @@ shots = 16
 """
 
 
-def run_in_process(root, text: str):
-    """Write `text` to root/job.toml and run it on one rank into root/run."""
-    (root / "job.toml").write_text(text)
-    assert run(root / "job.toml", root / "run", world(use_mpi=False)) == 0
-    return root
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    return run_in_process(tmp_path_factory.mktemp("shots-ref"), JOB)
+    root = tmp_path_factory.mktemp("shots-ref")
+    run_text(JOB, root)
+    return root
 
 
 @pytest.mark.mpi
@@ -188,18 +186,15 @@ def test_two_ranks_and_a_resumed_run_give_the_same_shots(reference, tmp_path):
     job = reference / "job.toml"
     bpsuite("run", str(job), "--out", str(tmp_path / "mpi"), ranks=2)
     assert_same_numbers(tmp_path / "mpi" / "results.h5", reference / "run" / "results.h5")
-    killed = bpsuite(
-        "run",
-        str(job),
-        "--out",
-        str(tmp_path / "resumed"),
-        env={"BPSUITE_FAULT": "kill@0:3", "BPSUITE_NO_MPI": "1"},
-        check=False,
+    resumed = killed_then_resumed(
+        job,
+        tmp_path / "resumed",
+        "kill@0:3",
+        reference / "run" / "results.h5",
+        resume_ranks=2,
+        env={"BPSUITE_NO_MPI": "1"},
     )
-    assert killed.returncode != 0 and not (tmp_path / "resumed" / "results.h5").exists()
-    resumed = bpsuite("run", str(job), "--out", str(tmp_path / "resumed"), ranks=2)
-    assert "24 already done" in resumed.stderr
-    assert_same_numbers(tmp_path / "resumed" / "results.h5", reference / "run" / "results.h5")
+    assert "24 already done" in resumed
 
 
 N_QUBITS, N_SHOTS, WARMUP_SAMPLES = 4, 8, 4000
@@ -229,8 +224,8 @@ CONFIDENCE = 0.999
 
 @pytest.fixture(scope="module")
 def warmup(tmp_path_factory):
-    root = run_in_process(tmp_path_factory.mktemp("shots-warmup"), WARMUP)
-    summary = build_summary([root / "run"], confidence=CONFIDENCE)
+    run_dir = run_text(WARMUP, tmp_path_factory.mktemp("shots-warmup"))
+    summary = build_summary([run_dir], confidence=CONFIDENCE)
     return {t["task"]: t for t in summary["tasks"]}, summary["fits"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import JOBS, bpsuite
+from helpers import JOBS, bpsuite, one_line_cli_error, one_line_refusal
 from suite.spec import SpecError, evaluate_depth, load_spec, parse_spec
 
 GOOD = """
@@ -97,11 +97,9 @@ def test_good_spec_expands_into_tasks():
 def test_bad_spec_gives_one_line_naming_the_key(old, new, fragment):
     assert old in GOOD
     text = GOOD.replace(old, new, 1)
-    with pytest.raises(SpecError) as info:
-        parse_spec(text, "bad.toml", memory_bytes=24 << 30)
-    message = str(info.value)
-    assert "\n" not in message
-    assert message.startswith("bad.toml: ")
+    message = one_line_refusal(
+        SpecError, "bad.toml: ", parse_spec, text, "bad.toml", memory_bytes=24 << 30
+    )
     assert fragment in message
 
 
@@ -150,17 +148,12 @@ def test_every_job_in_jobs_dir_is_valid():
 def test_cli_refuses_bad_spec_before_any_work(tmp_path, write_job):
     job = write_job(GOOD.replace("qubits = [2, 4]", "qubits = [2, 4]\nparameters = [7]"))
     out = tmp_path / "run"
-    result = bpsuite("run", str(job), "--out", str(out), check=False)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "sweep[0].parameters: index 7 out of range" in lines[0]
-    assert str(job) in lines[0]
+    line = one_line_cli_error(bpsuite("run", str(job), "--out", str(out), check=False), 2)
+    assert "sweep[0].parameters: index 7 out of range" in line
+    assert str(job) in line
     assert not out.exists()
 
 
 def test_missing_job_file_is_one_line(tmp_path):
     result = bpsuite("run", str(tmp_path / "nope.toml"), check=False)
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0
-    assert "cannot read job file" in result.stderr
+    assert "cannot read job file" in one_line_cli_error(result, 2)

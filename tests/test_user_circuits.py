@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from qiskit import qasm2, qasm3
-from qiskit.circuit import Parameter, ParameterExpression
 from qiskit.quantum_info import Statevector
 
 from analysis.load import load_run
+from helpers import assert_binds_plain_parameters, one_line_refusal, run_in_process
 from suite.circuits.builders import circuit_of
 from suite.circuits.observables import of_task
 from suite.circuits.sampling import draw_samples
@@ -259,9 +259,7 @@ def test_the_jobs_cover_every_builder_and_cost():
 def test_templates_bind_plain_parameters_only():
     """Ties such as RZ(2g + 0.4) are affine maps computed in numpy, not gate expressions."""
     for task in STATEVECTOR_TASKS:
-        angles = [p for i in circuit_of(task).circuit.data for p in i.operation.params]
-        expressions = [p for p in angles if isinstance(p, ParameterExpression)]
-        assert expressions and all(type(p) is Parameter for p in expressions), task.id
+        assert_binds_plain_parameters(circuit_of(task).circuit, task.id)
 
 
 @pytest.mark.parametrize("task", STATEVECTOR_TASKS, ids=lambda t: t.id)
@@ -447,11 +445,8 @@ BAD = [
 
 @pytest.mark.parametrize(("ansatz", "extra", "key", "fragment"), BAD, ids=lambda v: str(v)[:40])
 def test_bad_user_input_is_one_line_naming_the_key(ansatz, extra, key, fragment):
-    with pytest.raises(SpecError) as info:
-        parse(JOB.format(ansatz=ansatz, extra=extra))
-    message = str(info.value)
-    assert "\n" not in message
-    assert message.startswith(f"user.toml: sweep[0].{key}: "), message
+    text = JOB.format(ansatz=ansatz, extra=extra)
+    message = one_line_refusal(SpecError, f"user.toml: sweep[0].{key}: ", parse, text)
     assert fragment in message, message
 
 
@@ -573,8 +568,7 @@ def test_a_run_of_user_circuits_is_read_back_and_exported(tmp_path, statevector)
         shutil.copy(DATA / name, tmp_path)
     job = tmp_path / "users.toml"
     job.write_text(END_TO_END)
-    out = tmp_path / "run"
-    assert run(job, out, world(use_mpi=False)) == 0
+    out = run_in_process(job, tmp_path / "run")
     data = load_run(out, with_theta=True)
     spec = parse(END_TO_END, tmp_path)
     assert sorted(data.tasks) == sorted(t.id for t in spec.tasks)

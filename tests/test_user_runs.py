@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import shutil
 
+import h5py
+import numpy as np
 import pytest
 
-from helpers import JOBS, assert_same_numbers, bpsuite
-from suite.parallel import world
-from suite.runner import run
+from helpers import JOBS, assert_same_numbers, bpsuite, killed_then_resumed, run_in_process
 
 pytestmark = pytest.mark.mpi
 JOB = JOBS / "smoke-user.toml"
@@ -21,9 +21,7 @@ TASKS = 8
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("user") / "run"
-    assert run(JOB, run_dir, world(use_mpi=False)) == 0
-    return run_dir
+    return run_in_process(JOB, tmp_path_factory.mktemp("user") / "run")
 
 
 def test_every_engine_is_used(reference):
@@ -39,21 +37,10 @@ def test_two_ranks_give_the_same_bits(tmp_path, reference):
 
 
 def test_killed_then_resumed_gives_the_same_bits(tmp_path, reference):
-    run_dir = tmp_path / "run"
-    killed = bpsuite(
-        "run",
-        str(JOB),
-        "--out",
-        str(run_dir),
-        ranks=2,
-        env={"BPSUITE_FAULT": "kill@1:3"},
-        check=False,
-        timeout=120,
+    resumed = killed_then_resumed(
+        JOB, tmp_path / "run", "kill@1:3", reference / "results.h5", ranks=2, resume_ranks=1
     )
-    assert killed.returncode != 0
-    resumed = bpsuite("run", str(JOB), "--out", str(run_dir), ranks=1)
-    assert "attempt 1" in resumed.stderr
-    assert_same_numbers(run_dir / "results.h5", reference / "results.h5")
+    assert "attempt 1" in resumed
 
 
 def test_run_directory_alone_rebuilds_every_sample(tmp_path, reference):
@@ -87,3 +74,12 @@ def test_changed_builder_refuses_the_resume(tmp_path, reference):
     result = bpsuite("run", str(jobs / JOB.name), "--out", str(run_dir), check=False)
     assert result.returncode != 0
     assert "circuit source circuits/tied_hea.py changed since this run started" in result.stderr
+
+
+def test_every_sample_respects_its_stored_gradient_bound(reference):
+    """`grad_bound` (light cones, tied angles, coefficients) is never exceeded."""
+    with h5py.File(reference / "results.h5", "r") as f:
+        for task_id, group in f["tasks"].items():
+            bound = group["grad_bound"][()]
+            assert bound.shape == group["param_index"].shape, task_id
+            assert np.all(np.abs(group["grad"][()]) <= bound * (1 + 1e-12) + 1e-15), task_id

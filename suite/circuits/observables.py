@@ -87,6 +87,13 @@ class Observable:
         )
         return operator, qubits
 
+    def half_spread(self, terms: tuple[Term, ...] | None = None) -> float:
+        """Half the range v (or the part of v from `terms`) can take: at most Σ|c| over
+        the terms of a Pauli sum; 1/2 for the projector (v ∈ [0, 1])."""
+        if self.projector:
+            return 0.5
+        return float(sum(abs(c) for _, _, c in (self.terms if terms is None else terms)))
+
     def describe(self) -> str:
         """C as one line: the formula with its terms (Pauli labels read right to left)."""
         if self.projector:

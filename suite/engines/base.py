@@ -23,6 +23,7 @@ from suite.circuits.sampling import draw_samples, shot_rng, stored_columns
 from suite.circuits.shift import ShiftRule
 from suite.engines import shots
 from suite.engines.aer import Resolved, layout, make_simulator
+from suite.engines.lightcone import terms_reaching
 from suite.records import Task
 
 # Work model, in units of one gate on one amplitude (about 5 ns here): an Aer
@@ -142,6 +143,40 @@ class Engine(ABC):
     @abstractmethod
     def prepare(self, workload: Workload) -> Prepared:
         """The per-task state (circuits, plans), built once per task."""
+
+    def gradient_bound(self, workload: Workload) -> np.ndarray:
+        """An upper bound on |∂C/∂θ_k| for each differentiated parameter (K,).
+
+        A shift difference v(φ + π/2 e_s) − v(φ − π/2 e_s) changes only the terms whose
+        backward light cone holds slot s's gate, each by at most 2|c_j|, so
+        |∂C/∂θ_k| ≤ |scale| · Σ_{s ∋ k} |a_s| · Σ_{j reached by s} |c_j| (1/2 for the
+        projector, v ∈ [0, 1]). It holds with noise and for shot estimates too, and the
+        analysis turns it into a one-sided variance bound when the samples are all zero
+        (analysis/bounds.py). Engines that never build the circuit override it."""
+        circuit, observable, rule = workload.circuit, workload.observable, workload.rule
+        if observable.projector:
+            per_slot = {s: observable.half_spread() for s in rule.slots}
+        else:
+            coefficients = np.abs([c for _, _, c in observable.terms])
+            reach = terms_reaching(
+                circuit.circuit, circuit.slots, [qubits for _, qubits, _ in observable.terms]
+            )
+            per_slot = {s: _bit_sum(reach[s], coefficients) for s in set(rule.slots)}
+        bound = np.zeros(rule.columns)
+        for slot, column, a in zip(rule.slots, rule.owner, rule.weight, strict=True):
+            bound[column] += abs(a) * per_slot[slot]
+        return abs(observable.scale) * bound
+
+
+def _bit_sum(bits: int, values: np.ndarray) -> float:
+    """Σ values[j] over the set bits j of `bits`."""
+    if bits == 0:
+        return 0.0
+    mask = np.unpackbits(
+        np.frombuffer(bits.to_bytes((len(values) + 7) // 8, "little"), dtype=np.uint8),
+        bitorder="little",
+    )[: len(values)]
+    return float(np.sum(values[mask.astype(bool)]))
 
 
 def gradient_batch(

@@ -10,7 +10,7 @@ is, which turns an impossible 2^n statevector into many small ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from qiskit import QuantumCircuit
@@ -49,3 +49,30 @@ def light_cone(circuit: QuantumCircuit, observed: Iterable[int]) -> LightCone:
     for instruction in reversed(kept):
         cone.append(instruction.operation, [position[index[q]] for q in instruction.qubits])
     return LightCone(cone, order)
+
+
+def terms_reaching(
+    circuit: QuantumCircuit, slots: Sequence[Parameter], supports: Sequence[Iterable[int]]
+) -> list[int]:
+    """Per slot, the terms whose backward light cone holds the slot's gate, as a bit set
+    (bit j: term j on qubits `supports[j]`). Only those terms' values depend on the slot's
+    angle. One backward pass with a bit set of terms per qubit: O(gates · terms / 64)."""
+    index = {bit: i for i, bit in enumerate(circuit.qubits)}
+    slot_of = {p: s for s, p in enumerate(slots)}
+    reach = [0] * circuit.num_qubits
+    for j, qubits in enumerate(supports):
+        for q in qubits:
+            reach[q] |= 1 << j
+    found = [0] * len(slots)
+    for instruction in reversed(circuit.data):
+        qubits = [index[q] for q in instruction.qubits]
+        merged = 0
+        for q in qubits:
+            merged |= reach[q]
+        for q in qubits:
+            reach[q] = merged
+        for value in instruction.operation.params:
+            slot = slot_of.get(value) if isinstance(value, Parameter) else None
+            if slot is not None:
+                found[slot] |= merged
+    return found

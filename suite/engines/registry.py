@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from suite.engines.adjoint import AER_PARAMETERS, AdjointEngine
 from suite.engines.base import Engine, Prepared, Workload
 from suite.engines.cones import MIN_SAVING, ConeEngine
@@ -138,6 +140,22 @@ def memory_bytes(workload: Workload, precision: str, available: int) -> tuple[in
         if engine.memory_bytes(workload, precision) > available:
             engine = choose(workload)
     return engine.memory_bytes(workload, precision), engine
+
+
+def sample_work(task) -> float:
+    """Estimated work of one sample of `task` on its engine (the runner balances ranks by it)."""
+    workload = Workload(task)
+    return choose(workload).work(workload)
+
+
+def gradient_bounds(spec) -> dict[str, np.ndarray]:
+    """Per task, |∂C/∂θ_k| ≤ this for each differentiated parameter (K,): stored in
+    results.h5 as `grad_bound` for the analysis's one-sided bound (docs/hdf5-schema.md)."""
+    bounds = {}
+    for task in spec.tasks:
+        workload = Workload(task)
+        bounds[task.id] = choose(workload).gradient_bound(workload)
+    return bounds
 
 
 def prepare(task) -> Prepared:

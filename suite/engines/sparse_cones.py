@@ -261,5 +261,16 @@ class SparseConeEngine(Engine):
     def work(self, workload: Workload) -> float:
         return self.geometry(workload).work()
 
+    def gradient_bound(self, workload: Workload) -> np.ndarray:
+        """Only the terms on a parameter's forward light cone enter its derivative (every
+        parameter sits in one gate with slope 1 here)."""
+        observable = self.geometry(workload).observable
+        return np.array(
+            [
+                abs(observable.scale) * observable.half_spread(c.terms)
+                for c in self.geometry(workload).cones
+            ]
+        )
+
     def prepare(self, workload: Workload) -> PreparedSparseCones:
         return PreparedSparseCones(self, workload, self.geometry(workload))
