@@ -43,6 +43,19 @@ cost = ["local", "zz", "zout"]
 qubits = [16, 64]
 angles = "clifford"
 parameters = [0, 1, 5]
+[[sweep]]                      # users' Pauli sums too (dyadic coefficients: exact sums)
+ansatz = "product"
+observable = [["ZZ", [0, 1], 0.5], ["X", [3], -0.25], ["Y", ["n-1"], 1.5], ["XY", [2, 5], 2.0]]
+qubits = 16
+angles = "clifford"
+parameters = [0, 1, 3, "last"]
+[[sweep]]
+ansatz = "alternating"
+observable = [["ZZ", [0, 1], 0.5], ["X", [3], -0.25], ["Y", ["n-1"], 1.5], ["XY", [2, 5], 2.0]]
+qubits = 16
+depth = 2
+angles = "clifford"
+parameters = [0, 1, 3, "last"]
 [simulator]
 method = "stabilizer"
 """
@@ -61,7 +74,7 @@ def test_gradients_and_costs_equal_the_whole_tableau_bit_for_bit():
         assert np.array_equal(stored, theta), task.id
         assert np.array_equal(got.grad, want.grad), task.id
         assert np.array_equal(got.cost, want.cost), task.id
-        if task.cost == "local":  # many terms: some non-zero derivative was compared
+        if task.cost != "zz" and task.cost != "zout":  # some non-zero derivative compared
             assert np.any(got.grad != 0), task.id
 
 

@@ -196,14 +196,18 @@ class Alternating(Family):
         return super().check(n, depth_rule, None, cost)
 
     @staticmethod
-    def blocks(n: int, m: int, layer: int) -> list[range]:
-        start = 0 if layer % 2 == 0 else m // 2
-        return [range(s, s + m) for s in range(start, n - m + 1, m)]
+    def layer_start(m: int, layer: int) -> int:
+        """First qubit of the layer's first block: odd layers are shifted by m/2."""
+        return 0 if layer % 2 == 0 else m // 2
 
-    @staticmethod
-    def block_count(n: int, m: int, layer: int) -> int:
+    @classmethod
+    def blocks(cls, n: int, m: int, layer: int) -> list[range]:
+        return [range(s, s + m) for s in range(cls.layer_start(m, layer), n - m + 1, m)]
+
+    @classmethod
+    def block_count(cls, n: int, m: int, layer: int) -> int:
         """len(blocks(n, m, layer)), without listing them (n = 2^20 has 2^19 per layer)."""
-        return len(range(0 if layer % 2 == 0 else m // 2, n - m + 1, m))
+        return len(range(cls.layer_start(m, layer), n - m + 1, m))
 
     def n_params(self, n: int, depth: int, block: int | None) -> int:
         m = block or 2

@@ -95,7 +95,7 @@ class AlternatingStructure(Structure):
         self.offset = np.concatenate([[0], np.cumsum(self.count)[:-1]]).astype(np.int64) * m
 
     def start(self, layer: int) -> int:
-        return 0 if layer % 2 == 0 else self.m // 2
+        return Alternating.layer_start(self.m, layer)
 
     def block(self, layer: int, qubit: int) -> int | None:
         """Index of the block of `layer` that holds `qubit`, or None."""

@@ -37,7 +37,6 @@ from suite.engines.base import BatchResult, Engine, Prepared, Workload, check_re
 # The alternating ansatz's cost runs the whole circuit up to this many qubits (a sample
 # then costs about 0.1 s at 1024 qubits, docs/large-n.md); beyond, the cost is NaN.
 FULL_COST_QUBITS = 1024
-COSTS = ("local", "zz", "zout")
 NAME = "cones-stabilizer"
 
 
@@ -246,8 +245,8 @@ class SparseConeEngine(Engine):
             return ("angles", 'the Clifford route needs angles = "clifford"')
         if structure_of(task) is None:
             return ("ansatz", f"{task.ansatz} has no layer structure to cut light cones from")
-        if task.observable or task.cost not in COSTS:
-            return ("cost", f"light cones need a local named cost ({', '.join(COSTS)})")
+        if workload.observable.projector:
+            return ("cost", "light cones need a Pauli-sum observable, not the global projector")
         return None
 
     def geometry(self, workload: Workload) -> Geometry:
