@@ -472,7 +472,9 @@ class _Validator:
             raise self.fail(f"{where}.observable", f"at n={n}: {exc}") from None
         try:
             requested = simulator.method if self.method_given or not task.noise else "auto"
-            method = method_for(workload, requested, simulator.precision, self.memory_bytes)
+            method = method_for(
+                workload, requested, simulator.precision, self.memory_bytes, simulator.device
+            )
         except MethodRefused as exc:
             raise self.fail(f"{where}.{exc.key}", str(exc)) from None
         task = dataclasses.replace(task, method=method)

@@ -108,3 +108,52 @@ def test_the_logged_layout_is_the_one_aer_gets(recorded, qubits, method, device,
     options = make_simulator(resolved, qubits).options
     parallel = options["max_parallel_experiments"] == 2
     assert parallel == expected.endswith("one experiment each")
+
+
+@pytest.mark.parametrize("lightning_gpu", ["lightning.gpu", ""])
+def test_an_auto_adjoint_task_never_needs_a_missing_lightning_gpu(monkeypatch, lightning_gpu):
+    """On a GPU node (device resolved to "GPU" for Aer) a task that "auto" gave to the
+    adjoint engine takes a Lightning GPU device if one exists, else lightning.qubit."""
+    import dataclasses
+
+    from suite.engines import adjoint
+    from suite.spec import parse_spec
+
+    monkeypatch.setattr(adjoint, "lightning_device", lambda device, gpu=False: lightning_gpu)
+    rank = Resolved(method="auto", device="GPU", precision="double", threads=2)
+    task = dataclasses.replace(parse_spec(ADJOINT_JOB).tasks[0], method="adjoint")
+    expected = "GPU" if lightning_gpu else "CPU"
+    assert rank.for_task(task).device == expected
+    statevector = dataclasses.replace(task, method="statevector")
+    assert rank.for_task(statevector).device == "GPU"
+
+
+@pytest.mark.parametrize("lightning_gpu", ["lightning.kokkos", ""])
+def test_auto_with_gpu_requested_picks_adjoint_only_with_a_lightning_gpu(
+    monkeypatch, lightning_gpu
+):
+    pytest.importorskip("pennylane_lightning", reason="the adjoint engine needs Lightning")
+    from suite.engines import registry
+    from suite.spec import parse_spec
+
+    monkeypatch.setattr(registry, "lightning_device", lambda device, gpu=False: lightning_gpu)
+    task = parse_spec(ADJOINT_JOB).tasks[0]  # "auto" on the CPU: adjoint pays (K = all)
+    assert task.method == "adjoint"
+    gpu = parse_spec(ADJOINT_JOB.replace('device = "CPU"', 'device = "GPU"')).tasks[0]
+    assert gpu.method == ("adjoint" if lightning_gpu else "statevector")
+
+
+ADJOINT_JOB = """
+name = "auto-adjoint"
+seed = 1
+samples = 4
+[[sweep]]
+ansatz = "mcclean"
+cost = "zz"
+qubits = 10
+depth = 10
+parameters = "all"
+[simulator]
+method = "auto"
+device = "CPU"
+"""

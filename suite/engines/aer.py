@@ -63,8 +63,18 @@ class Resolved:
     threads: int
 
     def for_task(self, task: Task) -> Resolved:
-        """This rank's settings for one task: its own method; stabilizer runs on CPU."""
-        device = "CPU" if task.method == "stabilizer" else self.device
+        """This rank's settings for one task: its own method; stabilizer runs on CPU, and
+        a task that "auto" gave the adjoint engine runs on a Lightning GPU device where
+        the rank has a GPU and one is installed, else on lightning.qubit (a job of
+        method = "adjoint" was checked by `resolve`; "auto" with device = "GPU" picks
+        adjoint only where a Lightning GPU device exists, suite/engines/registry.py)."""
+        device = self.device
+        if task.method == "stabilizer":
+            device = "CPU"
+        elif task.method == "adjoint" and self.method == "auto" and device == "GPU":
+            from suite.engines.adjoint import lightning_device
+
+            device = "GPU" if lightning_device("GPU", gpu=True) else "CPU"
         return replace(self, method=task.method, device=device)
 
     def as_dict(self) -> dict[str, object]:

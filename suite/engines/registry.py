@@ -4,6 +4,7 @@
 |------------|-----------------------------------|--------------------------------------------|
 | stabilizer | stabilizer                        | Clifford circuits at Clifford angles       |
 | cones-stabilizer | stabilizer                  | local costs of product / alternating there |
+| pauli-propagation | stabilizer                 | Pauli sums there (Heisenberg picture, numpy) |
 | cones      | statevector                       | Pauli sums whose light cones pay off       |
 | template   | statevector, matrix_product_state | everything else                            |
 |            | density_matrix                    | noisy tasks (the only method they run on)  |
@@ -19,9 +20,10 @@ import dataclasses
 
 import numpy as np
 
-from suite.engines.adjoint import AER_PARAMETERS, AdjointEngine
+from suite.engines.adjoint import AER_PARAMETERS, AdjointEngine, lightning_device
 from suite.engines.base import Engine, Prepared, Workload
 from suite.engines.cones import MIN_SAVING, ConeEngine
+from suite.engines.pauli_propagation import PauliPropagationEngine
 from suite.engines.sparse_cones import SparseConeEngine
 from suite.engines.stabilizer import StabilizerEngine
 from suite.engines.template import TemplateEngine
@@ -31,6 +33,7 @@ ENGINES: dict[str, Engine] = {
     for e in (
         StabilizerEngine(),
         SparseConeEngine(),
+        PauliPropagationEngine(),
         ConeEngine(),
         TemplateEngine(),
         AdjointEngine(),
@@ -39,14 +42,19 @@ ENGINES: dict[str, Engine] = {
 
 
 def method_for(
-    workload: Workload, requested: str, precision: str = "double", available: int | None = None
+    workload: Workload,
+    requested: str,
+    precision: str = "double",
+    available: int | None = None,
+    device: str = "auto",
 ) -> str:
     """The Aer method of a task: "auto" picks stabilizer wherever it is exact, and
     density_matrix for a noisy task (noise channels are exact on density matrices only).
 
     "auto" picks the adjoint engine for a task with more than AER_PARAMETERS
-    differentiated parameters when PennyLane Lightning is installed, the task is exact and
-    noiseless, its work model costs less than Aer's and it fits in `available` bytes.
+    differentiated parameters when PennyLane Lightning is installed (with `device = "GPU"`:
+    a Lightning GPU device), the task is exact and noiseless, its work model costs less
+    than Aer's and it fits in `available` bytes.
 
     Raises MethodRefused when `requested` is stabilizer and the task is not Clifford, or
     when the task is noisy and `requested` is neither density_matrix nor auto.
@@ -70,7 +78,8 @@ def method_for(
     if requested == "auto":
         if not refusal:
             return "stabilizer"
-        return "adjoint" if _adjoint_pays(workload, precision, available) else "statevector"
+        pays = _adjoint_pays(workload, precision, available, device)
+        return "adjoint" if pays else "statevector"
     if refusal:
         raise MethodRefused(*refusal)
     return requested
@@ -84,10 +93,14 @@ def _stabilizer_refusal(workload: Workload) -> tuple[str, str] | None:
     return ENGINES["stabilizer"].refusal(workload)
 
 
-def _adjoint_pays(workload: Workload, precision: str, available: int | None) -> bool:
+def _adjoint_pays(
+    workload: Workload, precision: str, available: int | None, device: str = "auto"
+) -> bool:
     adjoint = ENGINES["adjoint"]
     if len(workload.task.parameters) <= AER_PARAMETERS or adjoint.refusal(workload):
         return False
+    if device == "GPU" and not lightning_device("GPU", gpu=True):
+        return False  # the user asked for the GPU: Aer's, not Lightning on the CPU
     if available is not None and adjoint.memory_bytes(workload, precision) > available:
         return False
     statevector = Workload(dataclasses.replace(workload.task, method="statevector"))
@@ -121,12 +134,18 @@ def choose(workload: Workload) -> Engine:
 
 
 def _stabilizer_engine(workload: Workload) -> Engine:
-    """Light cones of the stabilizer method where they apply and pay off, else the tableau
-    of all n qubits (the same rule as `choose` for statevector cones)."""
-    full, cones = ENGINES["stabilizer"], ENGINES["cones-stabilizer"]
-    if cones.refusal(workload) is None and MIN_SAVING * cones.work(workload) < full.work(workload):
-        return cones
-    return full
+    """The tableau of all n qubits unless light cones or Pauli propagation apply and their
+    work model beats the best so far by MIN_SAVING (the rule of `choose` for statevector
+    cones). Light cones are asked first: Pauli propagation records the whole circuit, and
+    refuses, before recording it, the tasks of millions of gates that light cones take."""
+    best = ENGINES["stabilizer"]
+    for name in ("cones-stabilizer", "pauli-propagation"):
+        engine = ENGINES[name]
+        if engine.refusal(workload) is None and MIN_SAVING * engine.work(workload) < best.work(
+            workload
+        ):
+            best = engine
+    return best
 
 
 def memory_bytes(workload: Workload, precision: str, available: int) -> tuple[int, Engine]:
