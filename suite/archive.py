@@ -40,7 +40,13 @@ from suite.crate import CRATE, crate_document
 from suite.engines.aer import resolve
 from suite.engines.registry import prepare
 from suite.environment import RUN_FACTS, environment_members, environment_report, root_attributes
-from suite.integrity import MANIFEST, ArchiveError, check_manifest, self_contained
+from suite.integrity import (
+    MANIFEST,
+    ArchiveError,
+    check_manifest,
+    self_contained,
+    sha256_file,
+)
 from suite.spec import load_spec
 
 ROOT_FILES = ("job.toml", "results.h5")
@@ -73,32 +79,41 @@ def archive(
     files = _members(run_dir)
     self_contained(run_dir / "results.h5")
     output = output or run_dir.with_name(run_dir.name + ".bpsuite.tar.gz")
-    members = {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in files}
-    members.update(environment_members(run_dir))
+    on_disk = {p.relative_to(run_dir).as_posix(): p for p in files}
+    made = environment_members(run_dir)  # name → bytes; small
+    digests = {name: sha256_file(path) for name, path in on_disk.items()}
+    digests.update({name: hashlib.sha256(data).hexdigest() for name, data in made.items()})
     deposit = {"license": license, "authors": list(authors)}
     manifest = {
         "schema": SCHEMA,
         "run": run_dir.name,
         "archived_with": suite.__version__,
         "deposit": deposit,
-        "files": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
+        "files": dict(sorted(digests.items())),
     }
-    members[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True).encode()
-    digests = {**manifest["files"], MANIFEST: hashlib.sha256(members[MANIFEST]).hexdigest()}
-    sizes_digests = {name: (len(data), digests[name]) for name, data in members.items()}
-    run_facts = json.loads(members[RUN_FACTS])
-    members[CRATE] = crate_document(run_dir.name, sizes_digests, run_facts, deposit)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in sorted(members.items()):
-            info = tarfile.TarInfo(f"{run_dir.name}/{name}")
-            info.size, info.mtime, info.mode = len(data), 0, 0o644
-            tar.addfile(info, io.BytesIO(data))
+    made[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    digests[MANIFEST] = hashlib.sha256(made[MANIFEST]).hexdigest()
+    sizes = {name: path.stat().st_size for name, path in on_disk.items()}
+    sizes.update({name: len(data) for name, data in made.items()})
+    sizes_digests = {name: (sizes[name], digests[name]) for name in sizes}
+    run_facts = json.loads(made[RUN_FACTS])
+    made[CRATE] = crate_document(run_dir.name, sizes_digests, run_facts, deposit)
+    # Streamed member by member: results.h5 is never held in memory.
     with (
         open(output, "wb") as raw,
         gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
     ):
-        gz.write(buffer.getvalue())
+        for name in sorted({*on_disk, *made}):
+            info = tarfile.TarInfo(f"{run_dir.name}/{name}")
+            info.mtime, info.mode = 0, 0o644
+            if name in on_disk:
+                info.size = sizes[name]
+                with open(on_disk[name], "rb") as handle:
+                    tar.addfile(info, handle)
+            else:
+                info.size = len(made[name])
+                tar.addfile(info, io.BytesIO(made[name]))
     return output
 
 
