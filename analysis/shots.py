@@ -14,6 +14,11 @@ covers at least `confidence` whatever the correlation of s² and F, because
 sd(s² − F) ≤ sd(s²) + sd(F); the lower end is clipped at 0. A task whose corrected
 interval reaches 0 (lo ≤ F + z·se) cannot be told apart from pure shot noise: it is
 flagged `at_shot_floor` and left out of the fits (no plateau verdict from its variance).
+
+The fits of the other tasks take the corrected variance, the true one's estimate:
+ln(s² − F) with the standard error (sd(s²) + sd(F))/(s² − F) (the same conservative
+sum), sd(s²) = s²·fit_ln_se from the measured column, and the same second-order bias
+correction as the exact tasks (+ se²/2).
 """
 
 from __future__ import annotations
@@ -35,13 +40,12 @@ def floor(per_sample: np.ndarray) -> tuple[float, float]:
 
 
 def corrected(
-    variance: float | None,
-    variance_ci: list[float] | None,
-    per_sample: np.ndarray,
-    confidence: float,
-    prefix: str = "",
+    column: dict[str, Any], per_sample: np.ndarray, confidence: float, prefix: str = ""
 ) -> dict[str, Any]:
-    """Summary keys (with `prefix`) of one measured variance against its shot floor."""
+    """Summary keys (with `prefix`) of one measured variance (`column`: its `variance`,
+    `variance_ci` and `fit_ln_se` under `prefix`) against its shot floor."""
+    variance = column.get(prefix + "variance")
+    variance_ci = column.get(prefix + "variance_ci")
     f, se = floor(per_sample)
     out: dict[str, Any] = {
         f"{prefix}shot_floor": f,
@@ -56,6 +60,12 @@ def corrected(
     lo, hi = variance_ci[0] - f - margin, variance_ci[1] - f + margin
     out[f"{prefix}variance_corrected_ci"] = [max(0.0, lo), max(0.0, hi)]
     out[f"{prefix}at_shot_floor"] = bool(lo <= 0.0)
+    relative = column.get(prefix + "fit_ln_se")
+    if lo > 0.0 and variance is not None and relative is not None:
+        true = variance - f
+        ln_se = (variance * relative + se) / true
+        out[f"{prefix}fit_ln_variance"] = float(np.log(true) + 0.5 * ln_se * ln_se)
+        out[f"{prefix}fit_ln_se"] = float(ln_se)
     return out
 
 
@@ -67,21 +77,11 @@ def shot_entry(task: TaskData, entry: dict[str, Any], confidence: float) -> dict
         return {}
     out: dict[str, Any] = {"shots": int(task.spec.get("shots", 0))}
     grad = task.grad_shot_variance
-    out.update(corrected(entry.get("variance"), entry.get("variance_ci"), grad[:, 0], confidence))
+    out.update(corrected(entry, grad[:, 0], confidence))
     for j, column in enumerate(entry.get("parameters", [])):
-        column.update(
-            corrected(column.get("variance"), column.get("variance_ci"), grad[:, j], confidence)
-        )
+        column.update(corrected(column, grad[:, j], confidence))
     if task.cost_shot_variance is not None and "loss_variance" in entry:
-        out.update(
-            corrected(
-                entry["loss_variance"],
-                entry.get("loss_variance_ci"),
-                task.cost_shot_variance,
-                confidence,
-                prefix="loss_",
-            )
-        )
+        out.update(corrected(entry, task.cost_shot_variance, confidence, prefix="loss_"))
     return out
 
 

@@ -258,6 +258,17 @@ def test_warmup_with_shots_measures_exact_variance_plus_floor(warmup):
     assert t["variance"] - 1 / (8 * n * n) > Z * t["variance"] * math.sqrt((t["kurtosis"] - 1) / s)
 
 
+def test_fits_take_the_corrected_variance(warmup):
+    """The fit's ln Var estimates the true variance's logarithm: ln(1/(8n²)) within Z of
+    its error bar, while the measured ln s² lies far above (its floor is 1/(16nN))."""
+    tasks, _ = warmup
+    n = N_QUBITS
+    t = tasks[f"product-local-n{n}-L1-s{N_SHOTS}"]
+    true = math.log(1 / (8 * n * n))
+    assert abs(t["fit_ln_variance"] - true) <= Z * t["fit_ln_se"]
+    assert math.log(t["variance"]) - true > Z * t["fit_ln_se"]
+
+
 def test_true_variance_below_the_floor_is_flagged_and_gets_no_verdict(warmup):
     tasks, fits = warmup
     (task_id,) = [k for k in tasks if k.startswith("product-obs")]
