@@ -101,6 +101,17 @@ def assign_units(units: list[Unit], size: int) -> list[list[Unit]]:
     return [[units[i] for i in sorted(share)] for share in shares]
 
 
+def announcer(shares: list[list[Unit]], rank: int) -> frozenset[str]:
+    """The tasks whose engine `rank` logs: those whose first unit it computes, so that
+    every task with work left is logged once, whichever rank the balance gives it to."""
+    first: dict[str, tuple[int, int]] = {}
+    for r, share in enumerate(shares):
+        for unit in share:
+            key = (int(unit.samples[0]), r)
+            first[unit.task_id] = min(first.get(unit.task_id, key), key)
+    return frozenset(task for task, (_, r) in first.items() if r == rank)
+
+
 class StopFlag:
     """Set by SIGTERM / SIGUSR1 / SIGINT; checked at batch boundaries."""
 
@@ -214,8 +225,10 @@ def compute_units(
     world: World,
     stop: StopFlag,
     attempt: int,
+    announce: frozenset[str] = frozenset(),
 ) -> RankReport:
-    """This rank's loop: one Aer call and one shard append per unit."""
+    """This rank's loop: one Aer call and one shard append per unit. The rank logs how it
+    simulates the tasks in `announce` (each task is announced by one rank)."""
     prepared: dict[str, Prepared] = {}
     simulators: dict[tuple[str, str, int], object] = {}  # per (engine, method, width)
     total = sum(len(u.samples) for u in units)
@@ -229,9 +242,10 @@ def compute_units(
         task = spec.task(unit.task_id)
         if task.id not in prepared:
             prepared[task.id] = prepare(task)
-            if world.is_root:
+            if task.id in announce:
                 how = prepared[task.id].parallelism(resolved.for_task(task))
-                log(f"{task.id}: {prepared[task.id].describe()}; {how} per rank")
+                who = f"rank {world.rank}: " if world.size > 1 else ""
+                log(f"{who}{task.id}: {prepared[task.id].describe()}; {how} per rank")
         engine = prepared[task.id]
         key = (engine.engine.name, task.method, engine.width)
         if key not in simulators:
@@ -324,7 +338,8 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
     # |∂C/∂θ| bounds for results.h5 (the analysis's one-sided bound), before any work
     bounds = world.agree(lambda: gradient_bounds(spec) if world.is_root else None)
     units = plan_units(spec, done)
-    mine = assign_units(units, world.size)[world.rank]
+    shares = assign_units(units, world.size)
+    mine = shares[world.rank]
     total = sum(t.samples for t in spec.tasks)
     missing = sum(len(u.samples) for u in units)
     if world.is_root:
@@ -351,7 +366,8 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
                 chunk=max(t.batch for t in spec.tasks),
             )
             try:
-                report = compute_units(spec, mine, writer, resolved, world, stop, attempt)
+                announce = announcer(shares, world.rank)
+                report = compute_units(spec, mine, writer, resolved, world, stop, attempt, announce)
             finally:
                 writer.close()
     except Exception as exc:

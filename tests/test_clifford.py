@@ -184,7 +184,7 @@ def test_stabilizer_equals_statevector_on_the_same_samples(task):
     assert task.method == "stabilizer"
     theta, _ = draw_samples(11, task, np.arange(8), False)
     prepared = prepare(task)
-    assert prepared.engine.name in ("stabilizer", "cones-stabilizer")  # whole or light cones
+    assert prepared.engine.name in ("stabilizer", "cones-stabilizer", "pauli-propagation")
     full = ENGINES["template"].prepare(Workload(task))  # the whole circuit, parametrized
     exact = gradient_batch(full, make_simulator(STATEVECTOR, task.qubits), theta)
     route = gradient_batch(prepared, make_simulator(STABILIZER, task.qubits), theta)

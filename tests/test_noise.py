@@ -185,7 +185,7 @@ method = "auto"
     assert chosen == [
         ("statevector", "cones"),  # noiseless: light cones pay off here …
         ("density_matrix", "template"),
-        ("stabilizer", "stabilizer"),  # … and these angles are Clifford
+        ("stabilizer", "pauli-propagation"),  # … and these angles are Clifford
         ("density_matrix", "template"),
     ]
 
@@ -441,3 +441,29 @@ def test_noise_depth_job_decays_faster_than_the_bound(tmp_path, capsys):
     assert status(run_dir, check_complete=True) == 0
     task = load_spec(job).tasks[0]
     assert '// noise {"depolarizing": 0.03}: after every gate' in circuit_qasm(job, task.id, 0)
+
+
+def test_a_density_matrix_rank_returns_freed_matrices_to_the_system(monkeypatch):
+    """glibc's mmap threshold is fixed once a density-matrix simulator is made (the peak
+    memory it saves is measured in docs/noise.md), unless the user set it."""
+    import ctypes
+
+    from suite.engines import aer
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, parameter, value):
+            calls.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(aer, "_threshold_set", False)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    resolved = aer.Resolved(method="density_matrix", device="CPU", precision="double", threads=1)
+    aer.make_simulator(resolved, 4)
+    aer.make_simulator(resolved, 4)
+    assert calls == [(-3, 65536)]  # M_MMAP_THRESHOLD, once per process
+    monkeypatch.setattr(aer, "_threshold_set", False)
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert aer.return_freed_blocks() is False and len(calls) == 1

@@ -180,6 +180,13 @@ qubits = 131072
 depth = "ceil(log2(n))"
 angles = "clifford"
 parameters = ["first", "middle"]
+[[sweep]]                      # the whole circuit by Pauli propagation (test_pauli_propagation.py)
+ansatz = "matchgate"
+cost = "local"
+qubits = 32
+depth = 4
+angles = "clifford"
+parameters = ["first", "middle"]
 [simulator]
 method = "stabilizer"
 """
@@ -192,6 +199,8 @@ def test_two_ranks_and_a_resume_give_the_same_bits(tmp_path):
     job = tmp_path / "one" / "job.toml"
     two = tmp_path / "two"
     bpsuite("run", str(job), "--out", str(two), ranks=2)
+    engines = [choose(Workload(task)).name for task in parse_spec(LARGE).tasks]
+    assert engines == ["cones-stabilizer", "cones-stabilizer", "pauli-propagation"]
     assert_same_numbers(two / "results.h5", reference / "results.h5")
     killed = tmp_path / "killed"
     resumed = killed_then_resumed(

@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 
 from helpers import JOBS, assert_same_numbers, bpsuite, killed_then_resumed, run_in_process
+from suite.engines.base import Workload
+from suite.engines.registry import choose
+from suite.spec import load_spec
 
 pytestmark = pytest.mark.mpi
 JOB = JOBS / "smoke-user.toml"
@@ -31,8 +34,14 @@ def test_every_engine_is_used(reference):
 
 def test_two_ranks_give_the_same_bits(tmp_path, reference):
     result = bpsuite("run", str(JOB), "--out", str(tmp_path / "run"), ranks=2)
-    for engine in ("statevector (4 qubits)", "light cones", "stabilizer"):
+    # every engine takes part, and each task is logged once, by the rank of its first batch
+    tasks = load_spec(JOB).tasks
+    engines = {choose(Workload(task)).name for task in tasks}
+    assert {"template", "cones", "stabilizer", "pauli-propagation"} <= engines
+    for engine in ("statevector (4 qubits)", "light cones", "stabilizer (", "pauli-propagation"):
         assert engine in result.stderr
+    for task in tasks:
+        assert result.stderr.count(f": {task.id}: ") == 1, task.id
     assert_same_numbers(tmp_path / "run" / "results.h5", reference / "results.h5")
 
 
