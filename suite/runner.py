@@ -20,9 +20,10 @@ import numpy as np
 
 from suite import faults
 from suite.circuits.builders import random_axes, source_files
+from suite.engines.adjoint import HINT
 from suite.engines.aer import Resolved, resolve, threads_per_rank
 from suite.engines.base import Prepared
-from suite.engines.registry import gradient_bounds, prepare, sample_work
+from suite.engines.registry import adjoint_missed, gradient_bounds, prepare, sample_work
 from suite.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError, SpecError
 from suite.parallel import World
 from suite.provenance import provenance
@@ -345,6 +346,13 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
     if world.is_root:
         for warning in warnings:
             log(f"warning: {warning}")
+        missed = adjoint_missed(spec) if missing else []
+        if missed:
+            log(
+                f"note: {len(missed)} task(s) ({', '.join(missed[:3])}"
+                f"{', …' if len(missed) > 3 else ''}) would run on the faster adjoint engine, "
+                f"which needs PennyLane Lightning ({HINT}); they run on Aer's statevector"
+            )
         log(
             f"job '{spec.name}': {len(spec.tasks)} tasks, {total} samples, "
             f"{total - missing} already done; {world.size} rank(s) × {resolved.threads} "

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 from test_user_circuits import DATA, STATEVECTOR_JOB
 
-from helpers import one_line_refusal, run_in_process
+from helpers import one_line_refusal, run_in_process, run_text
 from suite.circuits.sampling import draw_samples
-from suite.engines import adjoint
+from suite.engines import adjoint, registry
 from suite.engines.aer import Resolved, resolve
 from suite.engines.base import Workload, gradient_batch
-from suite.engines.registry import ENGINES
+from suite.engines.registry import ENGINES, adjoint_missed
 from suite.errors import RunError, SpecError
 from suite.parallel import world
 from suite.records import SimulatorSpec
@@ -221,7 +221,23 @@ def test_auto_picks_adjoint_for_many_parameters_and_aer_for_few(monkeypatch):
     assert method("[0]") == "statevector"
     assert method("[0, 9, 30]") == "statevector"  # K ≤ 3 stays on Aer
     monkeypatch.setattr(adjoint, "lightning_available", lambda: False)
+    monkeypatch.setattr(registry, "lightning_available", lambda: False)
     assert method('"all"') == "statevector"
+    # … and says so: the same job would run it on the adjoint engine with Lightning
+    spec = job(text.format(parameters='"all"'))
+    assert adjoint_missed(spec) == [spec.tasks[0].id]
+    assert adjoint_missed(job(text.format(parameters="[0]"))) == []
+
+
+def test_the_run_log_names_tasks_left_on_aer_for_want_of_lightning(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(adjoint, "lightning_available", lambda: False)
+    monkeypatch.setattr(registry, "lightning_available", lambda: False)
+    text = textwrap.dedent(ADJOINT_SWEEP.format(extra="")).replace('"adjoint"', '"auto"')
+    run_dir = run_text(text.replace("samples = 2", "samples = 1"), tmp_path)
+    log = capsys.readouterr().err
+    assert "note: 1 task(s) (mcclean-zz-n4-L2) would run on the faster adjoint engine" in log
+    assert "install barren-plateau-suite[peers]" in log
+    assert (run_dir / "results.h5").is_file()
 
 
 ADJOINT_SWEEP = """

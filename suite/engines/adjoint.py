@@ -391,6 +391,16 @@ class AdjointEngine(Engine):
     methods = ("adjoint",)
 
     def refusal(self, workload: Workload):
+        reason = self.task_refusal(workload)
+        if reason is None and not lightning_available():
+            return (
+                "simulator.method",
+                f'"adjoint" needs PennyLane Lightning, which is not installed ({HINT})',
+            )
+        return reason
+
+    def task_refusal(self, workload: Workload) -> tuple[str, str] | None:
+        """Why the task itself cannot run on the engine, installed or not."""
         task = workload.task
         if task.shots:
             return (
@@ -402,11 +412,6 @@ class AdjointEngine(Engine):
             return (
                 "noise",
                 "the adjoint engine simulates pure states; noise runs on Aer's density matrices",
-            )
-        if not lightning_available():
-            return (
-                "simulator.method",
-                f'"adjoint" needs PennyLane Lightning, which is not installed ({HINT})',
             )
         return None
 

@@ -20,7 +20,12 @@ import dataclasses
 
 import numpy as np
 
-from suite.engines.adjoint import AER_PARAMETERS, AdjointEngine, lightning_device
+from suite.engines.adjoint import (
+    AER_PARAMETERS,
+    AdjointEngine,
+    lightning_available,
+    lightning_device,
+)
 from suite.engines.base import Engine, Prepared, Workload
 from suite.engines.cones import MIN_SAVING, ConeEngine
 from suite.engines.pauli_propagation import PauliPropagationEngine
@@ -94,17 +99,40 @@ def _stabilizer_refusal(workload: Workload) -> tuple[str, str] | None:
 
 
 def _adjoint_pays(
-    workload: Workload, precision: str, available: int | None, device: str = "auto"
+    workload: Workload,
+    precision: str,
+    available: int | None,
+    device: str = "auto",
+    installed: bool = False,
 ) -> bool:
+    """Whether "auto" gives the task to the adjoint engine; with `installed`, whether it
+    would if PennyLane Lightning were installed (`adjoint_missed`)."""
     adjoint = ENGINES["adjoint"]
-    if len(workload.task.parameters) <= AER_PARAMETERS or adjoint.refusal(workload):
+    if len(workload.task.parameters) <= AER_PARAMETERS:
         return False
-    if device == "GPU" and not lightning_device("GPU", gpu=True):
+    if (adjoint.task_refusal(workload) if installed else adjoint.refusal(workload)) is not None:
+        return False
+    if device == "GPU" and not installed and not lightning_device("GPU", gpu=True):
         return False  # the user asked for the GPU: Aer's, not Lightning on the CPU
     if available is not None and adjoint.memory_bytes(workload, precision) > available:
         return False
     statevector = Workload(dataclasses.replace(workload.task, method="statevector"))
     return adjoint.work(workload) < choose(statevector).work(statevector)
+
+
+def adjoint_missed(spec) -> list[str]:
+    """Tasks that "auto" left on Aer only because PennyLane Lightning is missing here (the
+    run log says so: on a machine with Lightning the same job runs them on the adjoint
+    engine, faster and with other last bits, docs/adjoint.md)."""
+    if spec.simulator.method != "auto" or lightning_available():
+        return []
+    return [
+        task.id
+        for task in spec.tasks
+        if task.method == "statevector"
+        and len(task.parameters) > AER_PARAMETERS
+        and _adjoint_pays(Workload(task), spec.simulator.precision, None, installed=True)
+    ]
 
 
 class MethodRefused(ValueError):
