@@ -67,7 +67,11 @@ MIN_PERMUTATIONS = 2000
 PERMUTATIONS_PER_LEVEL = 10
 _CHUNK = 64
 # the versions of the software of a run, from the provenance the summary reports
-VERSION_KEYS = (*(k for k in PROVENANCE_KEYS if k.endswith("_version")), "mpi_library")
+VERSION_KEYS = (
+    *(k for k in PROVENANCE_KEYS if k.endswith("_version")),
+    "qiskit_aer_kernels",  # avx2 or generic: a different build gives other last bits
+    "mpi_library",
+)
 
 
 class DifferentJobsError(AnalysisError):

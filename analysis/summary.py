@@ -31,6 +31,7 @@ PROVENANCE_KEYS = (
     "h5py_version",
     "qiskit_version",
     "qiskit_aer_version",
+    "qiskit_aer_kernels",
     "mpi_library",
     "mpi_size",
     "host",

@@ -31,6 +31,7 @@ import h5py
 from suite.provenance import (
     NUMERIC_PACKAGES,
     SLURM_VARIABLES,
+    aer_kernels,
     cpu_model,
     git_revision,
     package_version,
@@ -47,7 +48,6 @@ CONDA_LOCK = "environment/conda-explicit.txt"
 # the suite's and those of the packages its numbers depend on
 VERSION_KEYS = ("suite_version", *NUMERIC_PACKAGES)
 ATTEMPT_KEYS = ("mpi_size", "mpi_library", "git_revision", *SLURM_VARIABLES, "created")
-AER_KEYS = ("version", "devices", "methods")
 
 
 def root_attributes(path: Path, swmr: bool = False) -> dict[str, Any]:
@@ -142,6 +142,7 @@ def aer_build() -> dict[str, Any]:
 
     return {
         "version": package_version("qiskit-aer"),
+        "kernels": aer_kernels(),
         "devices": list(available_devices()),
         "methods": list(available_methods()),
     }
@@ -277,7 +278,8 @@ def environment_report(run_dir: Path, provenance: dict[str, Any]) -> list[str]:
         )
     )
     lines += [f"  {line}" for line in packages]
-    aer = _differences({k: archived["aer"].get(k) for k in AER_KEYS}, aer_build())
+    here = aer_build()
+    aer = _differences({k: archived["aer"].get(k) for k in here}, here)
     lines.append(
         "Aer build: "
         + ("same here" if not aer else "differs here (archived → here): " + "; ".join(aer))

@@ -82,6 +82,32 @@ def slurm_ids(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {key: env.get(variable, "") for key, variable in SLURM_VARIABLES.items()}
 
 
+def aer_kernels() -> str:
+    """Which gate kernels the installed Aer runs: "avx2" when its compiled extension holds
+    Aer's AVX2 transformer (built with -mavx2, docs/install.md), "generic" when it does not
+    (the PyPI wheel of 0.18.2), "unknown" when the extension cannot be read (or is stripped
+    of its symbols). The two give different last bits."""
+    import importlib.util
+    import mmap
+
+    spec = importlib.util.find_spec("qiskit_aer")
+    if spec is None or spec.origin is None:
+        return "unknown"
+    found = []
+    for library in sorted((Path(spec.origin).parent / "backends").glob("*.so")):
+        try:
+            with (
+                open(library, "rb") as handle,
+                mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+            ):
+                found.append(data.find(b"TransformerAVX2") >= 0)
+        except (OSError, ValueError):
+            return "unknown"
+    if not found:
+        return "unknown"
+    return "avx2" if any(found) else "generic"
+
+
 def versions() -> dict[str, str]:
     result = {"suite_version": suite.__version__, "python_version": platform.python_version()}
     for key, package in PACKAGES.items():
@@ -100,6 +126,7 @@ def provenance(
         "spec_sha256": spec.sha256,
         "simulator": json.dumps(simulator, sort_keys=True),
         **versions(),
+        "qiskit_aer_kernels": aer_kernels(),
         "mpi_library": mpi_library,
         "mpi_size": mpi_size,
         "host": socket.gethostname(),

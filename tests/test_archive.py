@@ -313,3 +313,27 @@ def test_archive_of_unfinished_run_is_refused(tmp_path):
         result.stderr.strip()
         == f"bpsuite: error: {tmp_path}: no results.h5 (archive a finished run)"
     )
+
+
+@pytest.mark.parametrize(
+    ("contents", "expected"),
+    [([b"\x7fELF...N2AER2QV15TransformerAVX2Id..."], "avx2"), ([b"\x7fELF plain"], "generic")],
+)
+def test_the_aer_build_records_which_kernels_it_runs(tmp_path, monkeypatch, contents, expected):
+    """An Aer built with -mavx2 holds its AVX2 transformer; the PyPI wheel does not
+    (docs/install.md): the two give other last bits, so runs and archives say which."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    from suite import provenance
+
+    package = tmp_path / "qiskit_aer"
+    (package / "backends").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: SimpleNamespace(origin=str(package / "x.py"))
+    )
+    assert provenance.aer_kernels() == "unknown"  # no extension to read
+    for i, data in enumerate(contents):
+        (package / "backends" / f"controller_wrappers{i}.so").write_bytes(data)
+    assert provenance.aer_kernels() == expected
