@@ -12,6 +12,13 @@ confidence c from k non-zero samples out of S: the c-quantile of Beta(k + 1, S �
 (1 − (1 − c)^(1/S) ≈ 3/S at c = 0.95 for k = 0). The bound holds whatever the values are,
 so it is exact in the frequentist sense, and loose by the factor E[g² | g ≠ 0] / B².
 
+"Non-zero" means |g| > τ = ROUNDING · eps · B (eps of the simulator precision; max |g|
+in place of B where no bound is stored): floating-point engines leave rounding residue
+(1e-262 … 1e-51 seen on statevector) where a derivative is structurally zero, and values
+below τ are rounding, like the precision floor's variances below 10⁴ eps². They add at
+most τ² to E[g²], so the bound is B² p⁺ + τ². Exact engines (stabilizer, Pauli
+propagation) give exact zeros.
+
 A column counts as resolved when it has at least RESOLVING_NONZERO non-zero samples: with
 k non-zero samples of similar size the kurtosis is about S/k, so S_eff ≈ 2k and the relative
 error of s² about sqrt(2/(S_eff − 1)) ≈ 1/√k: 30 % or more below ten, with the two-sided
@@ -28,6 +35,9 @@ import numpy as np
 from scipy.stats import beta
 
 RESOLVING_NONZERO = 10
+# |g| ≤ ROUNDING · eps · B counts as zero (rounding residue): √FLOOR_FACTOR of
+# analysis.statistics, so that a column of such values sits at the precision floor.
+ROUNDING = 100.0
 
 
 def nonzero_upper(nonzero: int, samples: int, confidence: float) -> float:
@@ -37,12 +47,22 @@ def nonzero_upper(nonzero: int, samples: int, confidence: float) -> float:
     return float(beta.ppf(confidence, nonzero + 1, samples - nonzero))
 
 
-def bound_entry(column: np.ndarray, bound: float | None, confidence: float) -> dict[str, Any]:
+def rounding(column: np.ndarray, bound: float | None, precision: str) -> float:
+    """τ: the largest |g| that counts as zero (module docstring)."""
+    eps = float(np.finfo(np.float32 if precision == "single" else np.float64).eps)
+    scale = bound if bound is not None else float(np.max(np.abs(column), initial=0.0))
+    return ROUNDING * eps * scale
+
+
+def bound_entry(
+    column: np.ndarray, bound: float | None, confidence: float, precision: str = "double"
+) -> dict[str, Any]:
     """The summary keys of one gradient column: `nonzero_samples`, `variance_resolved`,
     and, where the suite stored |∂C/∂θ| ≤ `bound`, `gradient_bound` and `variance_upper`."""
     column = np.asarray(column, dtype=np.float64)
     finite = bool(np.all(np.isfinite(column)))
-    nonzero = int(np.count_nonzero(column)) if finite else None
+    tau = rounding(column, bound, precision) if finite else 0.0
+    nonzero = int(np.count_nonzero(np.abs(column) > tau)) if finite else None
     entry: dict[str, Any] = {
         "nonzero_samples": nonzero,
         "variance_resolved": nonzero is None or nonzero >= RESOLVING_NONZERO,
@@ -51,7 +71,7 @@ def bound_entry(column: np.ndarray, bound: float | None, confidence: float) -> d
     }
     if bound is not None and nonzero is not None and column.size:
         p = nonzero_upper(nonzero, column.size, confidence)
-        entry["variance_upper"] = float(bound) ** 2 * p
+        entry["variance_upper"] = float(bound) ** 2 * p + tau**2
     return entry
 
 

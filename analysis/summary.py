@@ -101,7 +101,7 @@ def task_entry(
         col = _column_entry(st, exact, precision)
         col["param_index"] = p
         bound = None if task.grad_bound is None else float(task.grad_bound[j])
-        col.update(bounds.bound_entry(task.grad[:, j], bound, confidence))
+        col.update(bounds.bound_entry(task.grad[:, j], bound, confidence, precision))
         # noise and shots change the law: the noiseless deep limit does not apply
         col["deep_limit"] = (
             None if modifiers else theory.deep_limit(task.ansatz, task.cost, task.qubits, p)

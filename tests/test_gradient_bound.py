@@ -100,3 +100,28 @@ method = "stabilizer"
         if task.cost == "local":  # every parameter reaches some Z_j
             assert np.all(whole > 0)
     assert set(gradient_bounds(spec)) == {t.id for t in spec.tasks}
+
+
+def test_shot_estimates_stay_within_the_bound(tmp_path):
+    """With shots every term is drawn again at both shifted points, so terms outside the
+    light cone do not cancel: the bound counts them all (½ for the local cost, not
+    1/(2n)); the light-cone bound was exceeded by 7 of 40 such samples."""
+    run_dir = run_text(
+        """
+name = "shots-bound"
+seed = 3
+samples = 200
+[[sweep]]
+ansatz = "product"
+cost = "local"
+qubits = 4
+shots = 2
+""",
+        tmp_path,
+    )
+    with h5py.File(run_dir / "results.h5", "r") as f:
+        group = f["tasks/product-local-n4-L1-s2"]
+        bound = group["grad_bound"][()]
+        assert bound.tolist() == [0.5]
+        grad = np.abs(group["grad"][()])
+        assert np.all(grad <= bound) and np.max(grad) > 1 / 8  # beyond the cone's 1/(2n)

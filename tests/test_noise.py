@@ -443,27 +443,32 @@ def test_noise_depth_job_decays_faster_than_the_bound(tmp_path, capsys):
     assert '// noise {"depolarizing": 0.03}: after every gate' in circuit_qasm(job, task.id, 0)
 
 
-def test_a_density_matrix_rank_returns_freed_matrices_to_the_system(monkeypatch):
-    """glibc's mmap threshold is fixed once a density-matrix simulator is made (the peak
-    memory it saves is measured in docs/noise.md), unless the user set it."""
-    import ctypes
+def test_density_matrix_batches_split_into_calls_give_the_same_bits(monkeypatch):
+    """A batch's density matrices go to Aer in calls of at most DENSITY_CALL_BYTES (glibc
+    keeps the freed matrices of one call: docs/noise.md); one point per call changes no
+    bit."""
+    from suite.engines import template
 
-    from suite.engines import aer
-
-    calls = []
-
-    class Libc:
-        def mallopt(self, parameter, value):
-            calls.append((parameter, value))
-            return 1
-
-    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
-    monkeypatch.setattr(aer, "_threshold_set", False)
-    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-    resolved = aer.Resolved(method="density_matrix", device="CPU", precision="double", threads=1)
-    aer.make_simulator(resolved, 4)
-    aer.make_simulator(resolved, 4)
-    assert calls == [(-3, 65536)]  # M_MMAP_THRESHOLD, once per process
-    monkeypatch.setattr(aer, "_threshold_set", False)
-    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
-    assert aer.return_freed_blocks() is False and len(calls) == 1
+    spec = parse_spec(
+        """
+name = "dm-calls"
+seed = 3
+samples = 6
+[[sweep]]
+ansatz = "mcclean"
+cost = "zz"
+qubits = 4
+depth = 3
+parameters = [0, 5]
+noise = { depolarizing = 0.02, amplitude_damping = 0.01 }
+"""
+    )
+    (task,) = spec.tasks
+    theta, axes = draw_samples(spec.seed, task, np.arange(6), True)
+    simulator = make_simulator(Resolved("density_matrix", "CPU", "double", 1), 4)
+    whole = gradient_batch(prepare(task), simulator, theta, axes)
+    monkeypatch.setattr(template, "DENSITY_CALL_BYTES", 1)
+    prepared = prepare(task)
+    assert prepared.points_per_call == 1
+    split = gradient_batch(prepared, simulator, theta, axes)
+    assert np.array_equal(split.grad, whole.grad) and np.array_equal(split.cost, whole.cost)

@@ -157,3 +157,28 @@ def test_cli_refuses_bad_spec_before_any_work(tmp_path, write_job):
 def test_missing_job_file_is_one_line(tmp_path):
     result = bpsuite("run", str(tmp_path / "nope.toml"), check=False)
     assert "cannot read job file" in one_line_cli_error(result, 2)
+
+
+def test_a_wide_mps_task_is_planned_with_a_finite_weight():
+    """The work model is a statevector's (2^n amplitudes); an MPS task of 1100 qubits passes
+    the spec, and planning its units must not overflow (it once ended a run in
+    "Numerical result out of range")."""
+    import math
+
+    from suite.runner import plan_units
+
+    spec = parse_spec(
+        """
+name = "mps-wide"
+seed = 1
+samples = 2
+[[sweep]]
+ansatz = "product"
+cost = "local"
+qubits = 1100
+[simulator]
+method = "matrix_product_state"
+"""
+    )
+    (unit,) = plan_units(spec, {})
+    assert math.isfinite(unit.weight) and unit.weight > 0

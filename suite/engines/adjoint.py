@@ -30,7 +30,7 @@ from qiskit.quantum_info import Operator
 from suite.circuits.description import ParametrizedCircuit
 from suite.circuits.observables import Observable
 from suite.engines.aer import PARALLEL_STATEVECTOR_QUBITS, Resolved
-from suite.engines.base import Engine, Prepared, Workload
+from suite.engines.base import MAX_WORK_WIDTH, Engine, Prepared, Workload
 
 HINT = "install barren-plateau-suite[peers]"
 # GPU devices in order of preference, and the module each one's package installs.
@@ -425,7 +425,8 @@ class AdjointEngine(Engine):
         circuit = workload.circuit
         gates = len(circuit.circuit.data)
         terms = 1 if workload.observable.projector else len(workload.observable.terms)
-        return PER_GATE * gates + PER_AMPLITUDE * 2.0**circuit.qubits * (gates + 2 * terms)
+        amplitudes = 2.0 ** min(circuit.qubits, MAX_WORK_WIDTH)
+        return PER_GATE * gates + PER_AMPLITUDE * amplitudes * (gates + 2 * terms)
 
     def prepare(self, workload: Workload) -> PreparedAdjoint:
         return PreparedAdjoint(self, workload)

@@ -128,37 +128,6 @@ def layout(resolved: Resolved, qubits: int) -> str:
     return f"{resolved.threads} threads inside one state"
 
 
-# glibc's mmap threshold for `return_freed_blocks`: blocks from 64 KiB up are mapped
-# (and unmapped when freed) instead of kept in the heap.
-MMAP_THRESHOLD = 65536
-_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
-
-
-def return_freed_blocks() -> bool:
-    """Make glibc hand large freed blocks back to the system (once per process).
-
-    Within one Aer call of a density-matrix task glibc keeps the freed matrix of every
-    experiment below its dynamic mmap threshold (up to 32 MiB, so n ≤ 10), and a batch of
-    B samples holds B·(1 + 2K) of them: n = 9, B = 20 peaked at 364 MB, 129 MB with the
-    threshold fixed at 64 KiB, at the same speed (measured, docs/noise.md). A threshold
-    the user set (MALLOC_MMAP_THRESHOLD_) is kept; off glibc this does nothing. Returns
-    whether the threshold was set here."""
-    global _threshold_set
-    if _threshold_set or "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        _threshold_set = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-    except (OSError, AttributeError):  # not glibc
-        return False
-    return _threshold_set
-
-
-_threshold_set = False
-
-
 def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
     """An AerSimulator for circuits of `qubits` qubits.
 
@@ -191,8 +160,6 @@ def make_simulator(resolved: Resolved, qubits: int, local_rank: int = 0):
         options["max_parallel_experiments"] = resolved.threads
         return AerSimulator(**options)
     width = 2 * qubits if method == "density_matrix" else qubits  # 4^n entries
-    if method == "density_matrix" and resolved.device == "CPU":
-        return_freed_blocks()
     if width < RUNTIME_BIND_QUBITS or resolved.device == "GPU":
         options["runtime_parameter_bind_enable"] = True
     parallel = experiments_in_parallel(resolved, qubits)
