@@ -110,11 +110,32 @@ def archive(
             if name in on_disk:
                 info.size = sizes[name]
                 with open(on_disk[name], "rb") as handle:
-                    tar.addfile(info, handle)
+                    reader = _Digesting(handle)
+                    tar.addfile(info, reader)
+                if reader.digest.hexdigest() != digests[name]:
+                    output.unlink(missing_ok=True)
+                    raise ArchiveError(
+                        f"{on_disk[name]}: changed while it was archived (run the archive "
+                        "again once nothing writes to the run directory)"
+                    )
             else:
                 info.size = len(made[name])
                 tar.addfile(info, io.BytesIO(made[name]))
     return output
+
+
+class _Digesting:
+    """A file read through `tarfile`, hashed on the way: the member written must be the one
+    whose digest the manifest holds (it was hashed before, the manifest goes first)."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
 
 
 @dataclass

@@ -27,7 +27,7 @@ from suite.engines.registry import adjoint_missed, gradient_bounds, prepare, sam
 from suite.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError, SpecError
 from suite.parallel import World
 from suite.provenance import provenance
-from suite.spec import JobSpec, load_spec, parse_spec
+from suite.spec import JobSpec, load_spec, parse_spec, physical_memory
 from suite.store import (
     ShardWriter,
     done_samples,
@@ -346,7 +346,7 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
     if world.is_root:
         for warning in warnings:
             log(f"warning: {warning}")
-        missed = adjoint_missed(spec) if missing else []
+        missed = adjoint_missed(spec, physical_memory()) if missing else []
         if missed:
             log(
                 f"note: {len(missed)} task(s) ({', '.join(missed[:3])}"

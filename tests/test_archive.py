@@ -337,3 +337,22 @@ def test_the_aer_build_records_which_kernels_it_runs(tmp_path, monkeypatch, cont
     for i, data in enumerate(contents):
         (package / "backends" / f"controller_wrappers{i}.so").write_bytes(data)
     assert provenance.aer_kernels() == expected
+
+
+def test_a_member_that_changes_while_archived_is_refused(finished, tmp_path):
+    """Members are hashed first (the manifest goes first) and streamed after: a file that
+    differs by then gives no archive rather than one whose manifest lies."""
+    from suite import archive as archive_module
+
+    real = archive_module.sha256_file
+
+    def stale(path):
+        return "0" * 64 if path.name == "results.h5" else real(path)
+
+    target = tmp_path / "changed.tar.gz"
+    with (
+        mock.patch.object(archive_module, "sha256_file", stale),
+        pytest.raises(ArchiveError, match=r"results\.h5: changed while it was archived"),
+    ):
+        archive(finished, target)
+    assert not target.exists()

@@ -17,6 +17,7 @@ A new engine is a subclass of `suite.engines.base.Engine` added to `ENGINES` and
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from suite.engines.pauli_propagation import PauliPropagationEngine
 from suite.engines.sparse_cones import SparseConeEngine
 from suite.engines.stabilizer import StabilizerEngine
 from suite.engines.template import TemplateEngine
+
+if TYPE_CHECKING:
+    from suite.records import Task
+    from suite.spec import JobSpec
 
 ENGINES: dict[str, Engine] = {
     e.name: e
@@ -120,18 +125,21 @@ def _adjoint_pays(
     return adjoint.work(workload) < choose(statevector).work(statevector)
 
 
-def adjoint_missed(spec) -> list[str]:
+def adjoint_missed(spec: JobSpec, available: int | None = None) -> list[str]:
     """Tasks that "auto" left on Aer only because PennyLane Lightning is missing here (the
     run log says so: on a machine with Lightning the same job runs them on the adjoint
-    engine, faster and with other last bits, docs/adjoint.md)."""
-    if spec.simulator.method != "auto" or lightning_available():
+    engine, faster and with other last bits, docs/adjoint.md). `available`: the memory
+    the spec was checked against. With device = "GPU" no task counts (it would need a
+    Lightning GPU device, not the CPU package the note names)."""
+    simulator = spec.simulator
+    if simulator.method != "auto" or simulator.device == "GPU" or lightning_available():
         return []
     return [
         task.id
         for task in spec.tasks
         if task.method == "statevector"
         and len(task.parameters) > AER_PARAMETERS
-        and _adjoint_pays(Workload(task), spec.simulator.precision, None, installed=True)
+        and _adjoint_pays(Workload(task), simulator.precision, available, installed=True)
     ]
 
 
@@ -189,13 +197,13 @@ def memory_bytes(workload: Workload, precision: str, available: int) -> tuple[in
     return engine.memory_bytes(workload, precision), engine
 
 
-def sample_work(task) -> float:
+def sample_work(task: Task) -> float:
     """Estimated work of one sample of `task` on its engine (the runner balances ranks by it)."""
     workload = Workload(task)
     return choose(workload).work(workload)
 
 
-def gradient_bounds(spec) -> dict[str, np.ndarray]:
+def gradient_bounds(spec: JobSpec) -> dict[str, np.ndarray]:
     """Per task, |∂C/∂θ_k| ≤ this for each differentiated parameter (K,): stored in
     results.h5 as `grad_bound` for the analysis's one-sided bound (docs/hdf5-schema.md)."""
     bounds = {}
@@ -205,7 +213,7 @@ def gradient_bounds(spec) -> dict[str, np.ndarray]:
     return bounds
 
 
-def prepare(task) -> Prepared:
+def prepare(task: Task) -> Prepared:
     """Choose the engine of `task` and build its per-task state."""
     workload = Workload(task)
     return choose(workload).prepare(workload)
