@@ -294,6 +294,19 @@ def compute_units(
     return RankReport(done, time.perf_counter() - start, simulate, io)
 
 
+def same_methods(spec: JobSpec, per_rank: list[list[str]]) -> None:
+    """Every rank must resolve every task to the same method (each validates the spec on
+    its own node: "auto" depends on installed libraries and memory); else one line."""
+    for rank, methods in enumerate(per_rank):
+        for task, mine, theirs in zip(spec.tasks, per_rank[0], methods, strict=True):
+            if mine != theirs:
+                raise SpecError(
+                    f"{spec.source}: task {task.id} resolves to method {mine!r} on rank 0 but "
+                    f"{theirs!r} on rank {rank} (their nodes differ in installed libraries "
+                    "or memory); set simulator.method to a method both can run"
+                )
+
+
 def describe_methods(spec: JobSpec, resolved: Resolved) -> str:
     """The job's method; for "auto" (or noisy tasks on density matrices), what each task
     runs on."""
@@ -308,6 +321,7 @@ def run(job_path: Path, out_dir: Path | None, world: World) -> int:
     """`bpsuite run`: the same call on every rank. Returns the exit status."""
     check_launch(world)
     spec = world.agree(lambda: load_spec(job_path))
+    world.agree(lambda: same_methods(spec, world.allgather([t.method for t in spec.tasks])))
     run_dir = Path(out_dir) if out_dir is not None else Path("runs") / spec.name
     lock = RunLock(run_dir)
 

@@ -182,3 +182,28 @@ method = "matrix_product_state"
     )
     (unit,) = plan_units(spec, {})
     assert math.isfinite(unit.weight) and unit.weight > 0
+
+
+def test_ranks_that_resolve_a_task_differently_stop_in_one_line():
+    """Each rank validates the spec on its node; "auto" depends on what is installed there,
+    so a rank that would run a task on another engine stops the job before any work."""
+    from suite.runner import same_methods
+
+    spec = parse_spec(
+        """
+name = "nodes"
+seed = 1
+samples = 2
+[[sweep]]
+ansatz = "product"
+cost = "local"
+qubits = [2, 4]
+""",
+        "nodes.toml",
+    )
+    same_methods(spec, [["statevector", "statevector"]] * 3)
+    with pytest.raises(SpecError) as error:
+        same_methods(spec, [["statevector", "statevector"], ["statevector", "adjoint"]])
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("nodes.toml: task product-local-n4-L1")
+    assert "'statevector' on rank 0 but 'adjoint' on rank 1" in message
