@@ -351,7 +351,7 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
 
     done, attempt, warnings = world.bcast(world.agree(scan))
     # |∂C/∂θ| bounds for results.h5 (the analysis's one-sided bound), before any work
-    bounds = world.agree(lambda: gradient_bounds(spec) if world.is_root else None)
+    bounds = world.agree(lambda: gradient_bounds(spec.tasks) if world.is_root else None)
     units = plan_units(spec, done)
     shares = assign_units(units, world.size)
     mine = shares[world.rank]
@@ -360,7 +360,7 @@ def _run_locked(spec: JobSpec, run_dir: Path, world: World) -> int:
     if world.is_root:
         for warning in warnings:
             log(f"warning: {warning}")
-        missed = adjoint_missed(spec, physical_memory()) if missing else []
+        missed = adjoint_missed(spec.tasks, spec.simulator, physical_memory()) if missing else []
         if missed:
             log(
                 f"note: {len(missed)} task(s) ({', '.join(missed[:3])}"

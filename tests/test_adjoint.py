@@ -225,8 +225,9 @@ def test_auto_picks_adjoint_for_many_parameters_and_aer_for_few(monkeypatch):
     assert method('"all"') == "statevector"
     # … and says so: the same job would run it on the adjoint engine with Lightning
     spec = job(text.format(parameters='"all"'))
-    assert adjoint_missed(spec) == [spec.tasks[0].id]
-    assert adjoint_missed(job(text.format(parameters="[0]"))) == []
+    assert adjoint_missed(spec.tasks, spec.simulator) == [spec.tasks[0].id]
+    few = job(text.format(parameters="[0]"))
+    assert adjoint_missed(few.tasks, few.simulator) == []
 
 
 def test_the_run_log_names_tasks_left_on_aer_for_want_of_lightning(monkeypatch, tmp_path, capsys):

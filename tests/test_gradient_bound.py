@@ -99,7 +99,7 @@ method = "stabilizer"
         np.testing.assert_allclose(cones, whole, rtol=1e-15)
         if task.cost == "local":  # every parameter reaches some Z_j
             assert np.all(whole > 0)
-    assert set(gradient_bounds(spec)) == {t.id for t in spec.tasks}
+    assert set(gradient_bounds(spec.tasks)) == {t.id for t in spec.tasks}
 
 
 def test_shot_estimates_stay_within_the_bound(tmp_path):

@@ -35,8 +35,9 @@ from suite.engines.stabilizer import StabilizerEngine
 from suite.engines.template import TemplateEngine
 
 if TYPE_CHECKING:
-    from suite.records import Task
-    from suite.spec import JobSpec
+    from collections.abc import Iterable
+
+    from suite.records import SimulatorSpec, Task
 
 ENGINES: dict[str, Engine] = {
     e.name: e
@@ -125,18 +126,19 @@ def _adjoint_pays(
     return adjoint.work(workload) < choose(statevector).work(statevector)
 
 
-def adjoint_missed(spec: JobSpec, available: int | None = None) -> list[str]:
+def adjoint_missed(
+    tasks: Iterable[Task], simulator: SimulatorSpec, available: int | None = None
+) -> list[str]:
     """Tasks that "auto" left on Aer only because PennyLane Lightning is missing here (the
     run log says so: on a machine with Lightning the same job runs them on the adjoint
     engine, faster and with other last bits, docs/adjoint.md). `available`: the memory
     the spec was checked against. With device = "GPU" no task counts (it would need a
     Lightning GPU device, not the CPU package the note names)."""
-    simulator = spec.simulator
     if simulator.method != "auto" or simulator.device == "GPU" or lightning_available():
         return []
     return [
         task.id
-        for task in spec.tasks
+        for task in tasks
         if task.method == "statevector"
         and len(task.parameters) > AER_PARAMETERS
         and _adjoint_pays(Workload(task), simulator.precision, available, installed=True)
@@ -203,11 +205,11 @@ def sample_work(task: Task) -> float:
     return choose(workload).work(workload)
 
 
-def gradient_bounds(spec: JobSpec) -> dict[str, np.ndarray]:
+def gradient_bounds(tasks: Iterable[Task]) -> dict[str, np.ndarray]:
     """Per task, |∂C/∂θ_k| ≤ this for each differentiated parameter (K,): stored in
     results.h5 as `grad_bound` for the analysis's one-sided bound (docs/hdf5-schema.md)."""
     bounds = {}
-    for task in spec.tasks:
+    for task in tasks:
         workload = Workload(task)
         bounds[task.id] = choose(workload).gradient_bound(workload)
     return bounds
