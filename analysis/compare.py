@@ -17,8 +17,10 @@ Pure statistics on two loaded runs (`analysis.load.RunData`), per task present i
   A task "differs" when one of its m = K + 1 p-values is below alpha / m (Bonferroni), with
   alpha = 1 − confidence: per task, P(false alarm) <= alpha whatever the correlation of the
   m quantities; over T tasks of two runs of one job, P(any false alarm) <= T · alpha.
-* Bit identity, when A and B share job_seed and spec_sha256 or the job.toml text: theta,
-  grad and cost of the samples present in both must be equal bit for bit.
+* Bit identity, when A and B share job_seed and spec_sha256 or the job.toml text, or, task
+  by task, the task's own spec (a sample's numbers depend on the job seed and its task
+  alone, so a job that gained tasks still compares the others bit for bit): theta, grad
+  and cost of the samples present in both must be equal bit for bit.
 * Throughput B/A: samples per second per rank. Per task from `time_simulate` (its batches
   are the runs of equal (rank, time) in sample order); its noise band is a log-normal
   interval: the standard error of the mean seconds per sample from the spread of the batch
@@ -468,7 +470,15 @@ def compare_runs(
     precisions = (precision_of(a), precision_of(b))
     common = sorted(set(a.tasks) & set(b.tasks))
     tasks = [
-        compare_task(a.tasks[t], b.tasks[t], check_bits, confidence, max_slowdown, precisions, seed)
+        compare_task(
+            a.tasks[t],
+            b.tasks[t],
+            check_bits or (same_seed and a.tasks[t].spec == b.tasks[t].spec),
+            confidence,
+            max_slowdown,
+            precisions,
+            seed,
+        )
         for t in common
     ]
     sim_a = [_seconds(*bt) for t in common if (bt := batches(a.tasks[t])) is not None]
@@ -544,9 +554,14 @@ def format_comparison(doc: dict[str, Any]) -> list[str]:
     lines = [_describe("A", doc["a"]), _describe("B", doc["b"])]
     if doc["bit_identity_checked"]:
         lines.append("same job and seed: numbers compared bit for bit")
+    elif not doc["same_seed"]:
+        lines.append("different seeds: variances compared by the tests only")
     else:
-        why = "seeds" if not doc["same_seed"] else "job specs"
-        lines.append(f"different {why}: variances compared by the tests only")
+        same = sum(t["bits"] is not None for t in doc["tasks"])
+        lines.append(
+            f"different job specs: {same} of {len(doc['tasks'])} common task(s) have the same "
+            "task spec and are compared bit for bit, the others by the tests only"
+        )
     for t in doc["tasks"]:
         parts = [t["status"]]
         for q in t["quantities"]:

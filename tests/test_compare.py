@@ -266,3 +266,19 @@ def test_a_variance_change_is_found(law):
         found += variance_test(a, b, rng, 0.005, heavy(a, rng) or heavy(b, rng))["p"] < 0.005
         assert ln_variance_z_test(a, b)["p"] < 0.0005 or law.startswith("warm-up")
     assert found >= 9, found
+
+
+def test_a_job_that_gained_a_task_still_compares_the_others_bit_for_bit(runs, tmp_path, capsys):
+    """A sample's numbers depend on the job seed and its own task: runs of a job that
+    gained a sweep (jobs/regression.toml did) compare their common tasks bit for bit."""
+    job = tmp_path / "grown.toml"
+    job.write_text(
+        JOB.format(seed=11) + '\n[[sweep]]\nansatz = "product"\ncost = "local"\nqubits = 5\n'
+    )
+    grown = run_in_process(job, tmp_path / "grown")
+    status, out, _ = compare(capsys, runs["a"], grown, *LENIENT)
+    assert status == 0, out
+    assert "6 of 6 common task(s) have the same task spec and are compared bit for bit" in out
+    for task in TASKS:
+        assert f"{task}: identical;" in out
+    assert "only in B: product-local-n5-L1" in out
