@@ -79,8 +79,15 @@ ROW_DTYPES = {
 ROW_DATASETS = tuple(name for name in ROW_DTYPES if name != "sample")
 
 
+# A shard's HDF5 chunk holds at most this many bytes: a chunk is allocated whole on its
+# first write, and rows of qcnn at n = 4096 (49 080 angles, 393 KB) in chunks of the job's
+# largest batch (4096) made each shard 2.4 GB before a batch was complete.
+CHUNK_BYTES = 4 << 20
+
+
 def _growing_datasets(group: h5py.Group, task: Task, random_axes: bool, chunk: int) -> None:
-    """Create a task's empty, resizable datasets (`sample` filled with −1)."""
+    """Create a task's empty, resizable datasets (`sample` filled with −1), in chunks of
+    at most `chunk` rows, the task's own batch, and CHUNK_BYTES."""
     stored = stored_columns(task)
     widths = {
         "theta": task.n_params if stored is None else len(stored),
@@ -92,11 +99,13 @@ def _growing_datasets(group: h5py.Group, task: Task, random_axes: bool, chunk: i
         if (name == "axes" and not random_axes) or (name in SHOT_DATASETS and not task.shots):
             continue
         tail = (widths[name],) if name in widths else ()
+        row_bytes = np.dtype(dtype).itemsize * (tail[0] if tail else 1)
+        rows = max(1, min(chunk, task.batch, CHUNK_BYTES // max(1, row_bytes)))
         group.create_dataset(
             name,
             shape=(0, *tail),
             maxshape=(None, *tail),
-            chunks=(chunk, *tail),
+            chunks=(rows, *tail),
             dtype=dtype,
             **({"fillvalue": -1} if name == "sample" else {}),
         )

@@ -164,3 +164,41 @@ def test_signal_to_mpiexec_and_status_while_running(tmp_path, write_job):
     assert "stopped by SIGUSR1" in stderr
     present = int(partial.split()[1].split("/")[0])
     assert 0 < present < 400000
+
+
+def test_shard_chunks_stay_small_for_wide_rows(tmp_path):
+    """qcnn at n = 4096 stores 49 080 angles per sample: chunks of the job's largest batch
+    made a shard 1.5 GB for 50 samples; chunks are capped at CHUNK_BYTES (16 MB here)."""
+    import h5py
+
+    from suite.spec import parse_spec
+    from suite.store import CHUNK_BYTES, ShardWriter
+
+    spec = parse_spec(
+        """
+name = "wide-rows"
+seed = 1
+samples = 40
+batch = 20
+[[sweep]]
+ansatz = "qcnn"
+cost = "zout"
+qubits = 4096
+angles = "clifford"
+[[sweep]]
+ansatz = "product"
+cost = "local"
+qubits = 4
+batch = 4096
+angles = "clifford"
+[simulator]
+method = "stabilizer"
+"""
+    )
+    writer = ShardWriter(tmp_path / "shard.h5", spec, {}, {t.id: False for t in spec.tasks}, 4096)
+    writer.close()
+    with h5py.File(tmp_path / "shard.h5", "r") as f:
+        theta = f["tasks/qcnn-zout-n4096-L12-clifford/theta"]
+        assert theta.chunks[0] * theta.chunks[1] * 8 <= CHUNK_BYTES
+        assert f["tasks/qcnn-zout-n4096-L12-clifford/grad"].chunks[0] == 20  # its own batch
+        assert f["tasks/product-local-n4-L1-clifford/grad"].chunks[0] == 4096
