@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from suite.circuits.families import Alternating
+from suite.circuits.families import FAMILIES, Alternating, Family, Product
 from suite.records import Task
 
 _LETTERS = np.frombuffer(b"IXYZ", np.uint8)  # sorted: searchsorted gives I→0 … Z→3
@@ -142,11 +142,17 @@ class AlternatingStructure(Structure):
         return ops, tuple(sorted(active))
 
 
+# The families that have a layer structure, by class (a user's circuit has none).
+STRUCTURES: dict[type[Family], Callable[[Task], Structure]] = {
+    Product: lambda task: ProductStructure(),
+    Alternating: lambda task: AlternatingStructure(
+        task.qubits, task.block or Alternating.default_block, task.depth
+    ),
+}
+
+
 def structure_of(task: Task) -> Structure | None:
     """The task's structure, for the built-in families that have one (qcnn has not: the
     cone of its output qubit is the whole circuit)."""
-    if task.ansatz not in ("product", "alternating"):
-        return None
-    if task.ansatz == "product":
-        return ProductStructure()
-    return AlternatingStructure(task.qubits, task.block or 2, task.depth)
+    builder = STRUCTURES.get(type(FAMILIES.get(task.ansatz)))
+    return None if builder is None else builder(task)
