@@ -17,6 +17,7 @@ A new engine is a subclass of `suite.engines.base.Engine` added to `ENGINES` and
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -199,9 +200,16 @@ def memory_bytes(workload: Workload, precision: str, available: int) -> tuple[in
     return engine.memory_bytes(workload, precision), engine
 
 
+@functools.lru_cache(maxsize=256)
+def workload_of(task: Task) -> Workload:
+    """One Workload per task for the run's bounds, its work model and its prepared engine,
+    so the circuit is built (or recorded, or cut into cones) once per task and rank."""
+    return Workload(task)
+
+
 def sample_work(task: Task) -> float:
     """Estimated work of one sample of `task` on its engine (the runner balances ranks by it)."""
-    workload = Workload(task)
+    workload = workload_of(task)
     return choose(workload).work(workload)
 
 
@@ -210,12 +218,12 @@ def gradient_bounds(tasks: Iterable[Task]) -> dict[str, np.ndarray]:
     results.h5 as `grad_bound` for the analysis's one-sided bound (docs/hdf5-schema.md)."""
     bounds = {}
     for task in tasks:
-        workload = Workload(task)
+        workload = workload_of(task)
         bounds[task.id] = choose(workload).gradient_bound(workload)
     return bounds
 
 
 def prepare(task: Task) -> Prepared:
     """Choose the engine of `task` and build its per-task state."""
-    workload = Workload(task)
+    workload = workload_of(task)
     return choose(workload).prepare(workload)
